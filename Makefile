@@ -1,0 +1,26 @@
+# pulp2ng: `make run` starts everything on the embedded database; `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): setup.cfg pyproject.toml tests/plugins/setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' -e tests/plugins
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pulp2ng run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/tasks.py
+	$(BIN)/python bench/sync_files.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,123 @@
+"""Tasking benchmark: dispatch latency, queue latency, burst throughput, authenticated GETs.
+
+Runs a real stack (API + 2 workers) on the embedded database, once with the embedded broker
+(kombu's MongoDB transport) and once with RabbitMQ when 127.0.0.1:5672 answers, and prints
+medians and p95s next to the Pulp 3 figures measured on this machine.
+
+    python bench/tasks.py [--rounds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pymongo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
+from tests.stack import Stack, port_open  # noqa: E402
+
+API = "/pulp/api/v2"
+PULP3 = {"queue_ms": 81.0, "burst_tasks_per_s": 8.0, "auth_get_ms": 450.0}
+
+
+def p95(values):
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def noop(api, repo: str) -> str:
+    """An update_distributor task with an empty change: the lightest reserved task."""
+    response = api.put(f"{API}/repositories/{repo}/distributors/d/", json={})
+    return response.json()["spawned_tasks"][0]["task_id"]
+
+
+def setup_repos(api, names):
+    for name in names:
+        api.post(f"{API}/repositories/", json={
+            "id": name, "importer_type_id": "harness_importer",
+            "distributors": [{"distributor_type_id": "harness_distributor",
+                              "distributor_id": "d"}]})
+
+
+def measure(stack: Stack, db_url: str, rounds: int) -> dict:
+    api = stack.api
+    tasks = pymongo.MongoClient(db_url)[stack.name]["task_status"]
+    setup_repos(api, ["lat"] + [f"burst-{i}" for i in range(4)])
+    for _ in range(5):  # warm up connections and code paths
+        api.wait_task(noop(api, "lat"))
+
+    latencies, queued = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        task_id = noop(api, "lat")
+        api.wait_task(task_id)
+        latencies.append((time.perf_counter() - start) * 1000)
+        doc = tasks.find_one({"_id": task_id})
+        queued.append((doc["start_time"] - doc["created"]).total_seconds() * 1000)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: noop(api, f"burst-{i % 4}"), range(40)))
+    for task_id in ids:
+        api.wait_task(task_id)
+    burst = 40 / (time.perf_counter() - start)
+
+    gets = []
+    for _ in range(200):
+        start = time.perf_counter()
+        api.get(f"{API}/repositories/lat/")
+        gets.append((time.perf_counter() - start) * 1000)
+    return {
+        "dispatch_ms": (statistics.median(latencies), p95(latencies)),
+        "queue_ms": (statistics.median(queued), p95(queued)),
+        "burst_tasks_per_s": burst,
+        "auth_get_ms": (statistics.median(gets), p95(gets)),
+    }
+
+
+def report(name: str, r: dict) -> None:
+    print(f"\n== {name}")
+    print(f"  no-op dispatch (POST -> finished)  median {r['dispatch_ms'][0]:7.1f} ms"
+          f"   p95 {r['dispatch_ms'][1]:7.1f} ms")
+    print(f"  queue latency (created -> started) median {r['queue_ms'][0]:7.1f} ms"
+          f"   p95 {r['queue_ms'][1]:7.1f} ms   (Pulp 3: {PULP3['queue_ms']:.0f} ms, "
+          f"ratio {PULP3['queue_ms'] / r['queue_ms'][0]:.1f}x better)")
+    print(f"  burst 40 tasks / 4 repos / 2 wkrs  {r['burst_tasks_per_s']:7.1f} tasks/s"
+          f"   (Pulp 3: ~{PULP3['burst_tasks_per_s']:.0f}/s, "
+          f"ratio {r['burst_tasks_per_s'] / PULP3['burst_tasks_per_s']:.1f}x)")
+    print(f"  authenticated GET                  median {r['auth_get_ms'][0]:7.2f} ms"
+          f"   p95 {r['auth_get_ms'][1]:7.2f} ms   (Pulp 3: ~{PULP3['auth_get_ms']:.0f} ms)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=60)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="pulp2ng-bench-"))
+    db = EmbeddedDatabase(root / "db").start()
+    brokers = [("embedded broker (MongoDB transport)", "")]
+    if port_open("127.0.0.1", 5672):
+        brokers.append(("RabbitMQ", "amqp://guest:guest@127.0.0.1:5672//"))
+    else:
+        print("RabbitMQ not reachable on 127.0.0.1:5672: skipping that broker")
+    try:
+        for name, broker in brokers:
+            stack = Stack(root / name.split()[0], db.url, workers=2, broker_url=broker)
+            try:
+                report(name, measure(stack, db.url, args.rounds))
+            finally:
+                stack.stop()
+    finally:
+        db.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure helpers for serving the read-only container registry API."""

@@ -1,0 +1,1 @@
+"""OSTree distributor: publishes archive repositories."""

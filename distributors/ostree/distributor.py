@@ -1,0 +1,94 @@
+"""``ostree_web_distributor``: publish a repository's branches as an OSTree archive repository.
+
+Served at ``/pulp/ostree/web/<relative_path>/`` (``relative_path`` defaults to the repository
+id). Each branch's head is found through the parent links of the branch's commit units (the
+commit no other commit of the branch names as parent; the newest wins if a branch diverged).
+Objects are hard links to content storage; ``summary`` is regenerated and written last, and
+the tree is swapped in atomically. Static deltas are not generated (no ``compute_delta``):
+clients pull object by object, which is what Pulp 2 served too.
+"""
+
+from __future__ import annotations
+
+from pulp2ng.importers.ostree import publish
+from pulp2ng.importers.ostree.errors import OSTreeError
+from pulp2ng.importers.ostree.types import COMMIT_TYPE, OBJECT_TYPE
+from pulp2ng.plugin import Distributor, PublishError, PublishReport, check_publish_path
+
+AREA = "ostree"
+
+
+def relative_path(repo, config) -> str:
+    return str(config.get("relative_path") or repo["id"]).strip("/")
+
+
+def branch_heads(units) -> dict[str, str]:
+    """ref → head commit, from commit units with ``branch``, ``commit``, ``parent``,
+    ``timestamp``."""
+    by_branch: dict[str, dict[str, dict]] = {}
+    for unit in units:
+        by_branch.setdefault(unit["branch"], {})[unit["commit"]] = unit
+    heads = {}
+    for branch, commits in by_branch.items():
+        parents = {u.get("parent") for u in commits.values()}
+        tips = [u for c, u in commits.items() if c not in parents] or list(commits.values())
+        heads[branch] = max(tips, key=lambda u: (u.get("timestamp") or 0, u["commit"]))["commit"]
+    return heads
+
+
+class OSTreeDistributor(Distributor):
+    web_areas = {"/pulp/ostree/web/": AREA}
+    default_config = {"depth": 0}
+
+    @classmethod
+    def metadata(cls):
+        return {"id": "ostree_web_distributor", "display_name": "OSTree Web Distributor",
+                "types": [COMMIT_TYPE, OBJECT_TYPE]}
+
+    def validate_config(self, repo, config, config_conduit):
+        ok, why = check_publish_path(repo, config, config_conduit, "relative_path")
+        if not ok:
+            return ok, why
+        try:
+            depth = config.get_int("depth")
+        except ValueError as exc:
+            return False, str(exc)
+        if depth is not None and depth < -1:
+            return False, "depth must be -1 (all), 0 (head only) or a positive number"
+        if config.get_boolean("compute_delta", False):
+            return False, "compute_delta is not supported: static deltas are not generated"
+        return True, None
+
+    def publish_repo(self, repo, conduit, config):
+        progress = [{"step_type": "ostree_publish_main", "description": "Publish Trees",
+                     "state": "IN_PROGRESS"},
+                    {"step_type": "ostree_publish_over_http",
+                     "description": "Making files available via web.", "state": "NOT_STARTED"}]
+        conduit.set_progress(progress, force=True)
+        heads = branch_heads(conduit.repo_units(
+            COMMIT_TYPE, ["branch", "commit", "parent", "timestamp"]))
+        paths = {(u["checksum"], u["objtype"]): u["_storage_path"] for u in
+                 conduit.repo_units(OBJECT_TYPE, ["checksum", "objtype", "_storage_path"])}
+
+        def source(checksum: str, objtype: str):
+            rel = paths.get((checksum, objtype))
+            return str(conduit.content_path(rel)) if rel else None
+
+        conduit.check_canceled()
+        try:
+            with conduit.publish_dir(AREA, relative_path(repo, config)) as tree:
+                result = publish.write_archive_repo(str(tree), heads, source,
+                                                    config.get_int("depth", 0))
+                progress[0]["state"], progress[1]["state"] = "FINISHED", "IN_PROGRESS"
+                conduit.set_progress(progress, force=True)
+        except OSTreeError as exc:
+            progress[0]["state"] = "FAILED"
+            conduit.set_progress(progress, force=True)
+            raise PublishError(f"OSTree publish failed: {exc}") from None
+        progress[1]["state"] = "FINISHED"
+        conduit.set_progress(progress, force=True)
+        return PublishReport(True, summary={s["step_type"]: s["state"] for s in progress},
+                             details={"refs": result.history, "objects": result.objects})
+
+    def distributor_removed(self, repo, config, conduit):
+        conduit.unpublish(AREA, relative_path(repo, config))

@@ -1,0 +1,1 @@
+"""The ISO (plain file) importer: syncs a directory described by a PULP_MANIFEST."""

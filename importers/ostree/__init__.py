@@ -1,0 +1,1 @@
+"""Pure-Python OSTree archive-repository format library (no libostree, no platform imports)."""

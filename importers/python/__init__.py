@@ -1,0 +1,1 @@
+"""Python content support for pulp2ng importers: index client, filters, metadata."""

@@ -1,0 +1,328 @@
+"""The downloader every importer uses: pooled, concurrent, streaming, verifying.
+
+Built from the standard Pulp importer keys (``feed`` aside): ``max_downloads``, ``max_speed``,
+``validate``, ``ssl_validation``, ``ssl_ca_cert``, ``ssl_client_cert``, ``ssl_client_key``,
+``proxy_host``, ``proxy_port``, ``proxy_username``, ``proxy_password``,
+``basic_auth_username``, ``basic_auth_password``, ``connect_timeout``, ``read_timeout`` and
+``retries``. Files stream to disk in 1 MiB chunks while being hashed; a file whose size or
+sha256 differs from what the caller expects is deleted and reported, never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
+
+CHUNK = 1 << 20
+STANDARD_KEYS = (
+    "max_downloads", "max_speed", "validate", "ssl_validation", "ssl_ca_cert",
+    "ssl_client_cert", "ssl_client_key", "proxy_host", "proxy_port", "proxy_username",
+    "proxy_password", "basic_auth_username", "basic_auth_password", "connect_timeout",
+    "read_timeout", "retries",
+)
+#: Importer keys whose values the API never echoes.
+SECRET_KEYS = ("basic_auth_password", "proxy_password", "ssl_client_key")
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class DownloadRequest:
+    """One file to fetch. ``sha256``/``size`` are verified when given; ``data`` is the
+    caller's own payload, handed back in the result."""
+
+    url: str
+    sha256: str | None = None
+    size: int | None = None
+    data: object = None
+
+
+@dataclass
+class DownloadResult:
+    request: DownloadRequest
+    path: Path | None = None
+    sha256: str | None = None
+    size: int = 0
+    error: Exception | None = None
+    extra_digests: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def validate_downloader_config(config) -> str | None:
+    """Check the standard keys' types; returns a message for the first bad one, or None."""
+    for key in ("max_downloads", "connect_timeout", "read_timeout", "retries", "proxy_port"):
+        value = config.get(key)
+        if value is not None:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return f"{key} must be a number"
+            if number < 0 or (key == "max_downloads" and number < 1):
+                return f"{key} must be positive"
+    for key in ("validate", "ssl_validation"):
+        try:
+            config.get_boolean(key)
+        except ValueError as exc:
+            return str(exc)
+    max_speed = config.get("max_speed")
+    if max_speed is not None:
+        try:
+            float(max_speed)
+        except (TypeError, ValueError):
+            return "max_speed must be a number of bytes per second"
+    return None
+
+
+class Downloader:
+    """Concurrent downloads sharing one pooled session. Use as a context manager.
+
+    Args:
+        config (CallConfig): the importer's call configuration.
+        temp_dir (Path): where partial files live (same filesystem as storage).
+        canceled (callable): returns True when the task was canceled.
+    """
+
+    def __init__(self, config, temp_dir: os.PathLike, canceled=lambda: False):
+        self.config = config
+        self.temp_dir = Path(temp_dir)
+        self.canceled = canceled
+        self.max_downloads = int(config.get("max_downloads", 10))
+        self.validate = config.get_boolean("validate", True)
+        self.retries = int(config.get("retries", 3))
+        speed = config.get("max_speed")
+        self.max_speed = float(speed) if speed else None
+        self.timeout = (float(config.get("connect_timeout", 10)),
+                        float(config.get("read_timeout", 60)))
+        self._pem_files: list[Path] = []
+        self.session = self._make_session()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+        for path in self._pem_files:
+            path.unlink(missing_ok=True)
+
+    # -- session ------------------------------------------------------------------------------
+
+    def _make_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.max_downloads + 2)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = "pulp2ng"
+        cfg = self.config
+        if cfg.get("basic_auth_username"):
+            session.auth = (cfg.get("basic_auth_username"), cfg.get("basic_auth_password", ""))
+        session.verify = cfg.get_boolean("ssl_validation", True)
+        if session.verify and cfg.get("ssl_ca_cert"):
+            session.verify = str(self._pem("ssl_ca_cert"))
+        if cfg.get("ssl_client_cert"):
+            cert = str(self._pem("ssl_client_cert"))
+            key = str(self._pem("ssl_client_key")) if cfg.get("ssl_client_key") else None
+            session.cert = (cert, key) if key else cert
+        if cfg.get("proxy_host"):
+            session.proxies = {"http": self._proxy_url(), "https": self._proxy_url()}
+        return session
+
+    def _pem(self, key: str) -> Path:
+        """Write a PEM config value to a private temp file requests can read."""
+        path = self.temp_dir / f"{os.getpid()}-{id(self)}-{key}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.config.get(key))
+        self._pem_files.append(path)
+        return path
+
+    def _proxy_url(self) -> str:
+        cfg = self.config
+        host = cfg.get("proxy_host")
+        if "://" not in host:
+            host = f"http://{host}"
+        parts = urllib.parse.urlsplit(host)
+        auth = ""
+        if cfg.get("proxy_username"):
+            auth = (urllib.parse.quote(cfg.get("proxy_username"), safe="") + ":"
+                    + urllib.parse.quote(cfg.get("proxy_password", ""), safe="") + "@")
+        port = f":{cfg.get('proxy_port')}" if cfg.get("proxy_port") else ""
+        return f"{parts.scheme}://{auth}{parts.hostname}{port}"
+
+    # -- small documents ----------------------------------------------------------------------
+
+    def get(self, url: str, headers: dict | None = None, stream: bool = False):
+        """GET with retries on connection errors and 5xx; raises SyncError otherwise."""
+        if url.startswith("file://"):
+            raise SyncError(f"use open_url() for file URLs: {url}")
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.session.get(url, headers=headers, stream=stream,
+                                            timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt == self.retries:
+                    raise SyncError(f"Could not fetch {url}: {exc}", url=url) from None
+            else:
+                if response.status_code not in _RETRY_STATUSES or attempt == self.retries:
+                    if response.status_code >= 400:
+                        response.close()
+                        raise SyncError(
+                            f"Could not fetch {url}: HTTP {response.status_code}",
+                            url=url, http_status=response.status_code,
+                        )
+                    return response
+                response.close()
+            if self.canceled():
+                raise TaskCanceled()
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def open_url(self, url: str):
+        """A binary file-like object for ``url`` (``file://`` or HTTP), streamed."""
+        if url.startswith("file://"):
+            path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+            try:
+                return open(path, "rb")
+            except OSError as exc:
+                raise SyncError(f"Could not open {url}: {exc.strerror}", url=url) from None
+        response = self.get(url, stream=True)
+        response.raw.decode_content = True
+        return _ClosingRaw(response)
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def download(self, requests_: Iterable[DownloadRequest]) -> Iterator[DownloadResult]:
+        """Fetch files concurrently (``max_downloads`` at a time), yielding as they finish.
+
+        At most twice ``max_downloads`` requests are in flight, so an iterator over a huge
+        manifest is consumed lazily and memory stays bounded.
+        """
+        pending = set()
+        iterator = iter(requests_)
+        with ThreadPoolExecutor(self.max_downloads, thread_name_prefix="download") as pool:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < self.max_downloads * 2:
+                    req = next(iterator, None)
+                    if req is None:
+                        exhausted = True
+                    else:
+                        pending.add(pool.submit(self.download_one, req))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                if self.canceled():
+                    for future in pending:
+                        future.cancel()
+                    for future in pending:
+                        if not future.cancelled():
+                            _discard(future.result())
+                    raise TaskCanceled()
+
+    def download_one(self, req: DownloadRequest) -> DownloadResult:
+        """Stream one file into ``temp_dir`` and verify it; never raises for the file."""
+        dest = self.temp_dir / f"dl-{os.urandom(12).hex()}"
+        try:
+            with self.open_url(req.url) as body:
+                digest, size = self._write(body, dest, req)
+            self._verify(req, digest, size)
+            return DownloadResult(req, dest, digest, size)
+        except TaskCanceled:
+            dest.unlink(missing_ok=True)
+            return DownloadResult(req, error=TaskCanceled())
+        except Exception as exc:  # reported per file; the importer decides what fails
+            dest.unlink(missing_ok=True)
+            if not isinstance(exc, (SyncError, ContentValidationError)):
+                exc = SyncError(f"Could not fetch {req.url}: {exc}", url=req.url)
+            return DownloadResult(req, error=exc)
+
+    def _write(self, body, dest: Path, req: DownloadRequest) -> tuple[str, int]:
+        sha = hashlib.sha256()
+        size = 0
+        started = time.monotonic()
+        limit = req.size if (req.size is not None and self.validate) else None
+        # Throttled downloads read small chunks so the pace is smooth and cancel is prompt.
+        chunk_size = CHUNK if not self.max_speed else max(4096, min(CHUNK, int(self.max_speed / 10)))
+        with open(dest, "wb") as out:
+            while chunk := body.read(chunk_size):
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise ContentValidationError(
+                        f"{req.url} is larger than the expected {limit} bytes", url=req.url
+                    )
+                sha.update(chunk)
+                out.write(chunk)
+                if self.max_speed:
+                    self._throttle(started, size)
+                if self.canceled():
+                    raise TaskCanceled()
+        return sha.hexdigest(), size
+
+    def _throttle(self, started: float, size: int) -> None:
+        """Sleep until ``size`` bytes fit ``max_speed``, in short naps that notice a cancel."""
+        while (ahead := size / self.max_speed - (time.monotonic() - started)) > 0:
+            if self.canceled():
+                raise TaskCanceled()
+            time.sleep(min(ahead, 0.1))
+
+    def _verify(self, req: DownloadRequest, digest: str, size: int) -> None:
+        if not self.validate:
+            return
+        if req.size is not None and size != req.size:
+            raise ContentValidationError(
+                f"Size mismatch for {req.url}: expected {req.size} bytes, got {size}",
+                url=req.url, expected=req.size, actual=size,
+            )
+        if req.sha256 is not None and digest != req.sha256.lower():
+            raise ContentValidationError(
+                f"Checksum mismatch for {req.url}: expected sha256 {req.sha256}, got {digest}",
+                url=req.url, expected=req.sha256, actual=digest,
+            )
+
+
+class _ClosingRaw:
+    """Adapts a streamed requests response to ``with ... as fh: fh.read(n)``; a body read to
+    the end hands its connection back to the pool instead of closing it."""
+
+    def __init__(self, response):
+        self.response = response
+        self.eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.response.raw.read(n)
+        self.eof = self.eof or not data
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.eof and exc[0] is None:
+            self.response.raw.release_conn()
+        else:
+            self.response.close()
+
+
+def _discard(result: DownloadResult) -> None:
+    if result.path:
+        result.path.unlink(missing_ok=True)

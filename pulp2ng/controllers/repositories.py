@@ -1,0 +1,512 @@
+"""Repositories, their importer and distributors: create, update, delete.
+
+Synchronous parts (repository create, distributor add, config validation) run in the API
+process; everything the v2 API answers with 202 goes through :func:`dispatch` as a task
+reserving ``repository:<id>``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+from pymongo.errors import DuplicateKeyError
+
+from pulp2ng import representations as rep
+from pulp2ng.db.store import now
+from pulp2ng.errors import (
+    DuplicateResource,
+    InvalidValue,
+    MissingResource,
+    PulpError,
+    UnknownPluginType,
+)
+from pulp2ng.plugin.config import CallConfig
+from pulp2ng.tasking import tags
+from pulp2ng.tasking.dispatch import CallReport, TaskResult, dispatch
+from pulp2ng.tasking.registry import task
+
+REPO_ID = re.compile(r"^[.\-_A-Za-z0-9]+$")
+DISTRIBUTOR_ID = re.compile(r"^[\-_A-Za-z0-9]+$")
+
+
+def resource(repo_id: str) -> str:
+    return f"repository:{repo_id}"
+
+
+def transfer_repo(platform, repo: dict, working_dir=None) -> dict:
+    """The repository as plugins see it: a plain dict, never the stored document."""
+    return {
+        "id": repo["_id"],
+        "display_name": repo.get("display_name"),
+        "description": repo.get("description"),
+        "notes": dict(repo.get("notes") or {}),
+        "content_unit_counts": dict(repo.get("content_unit_counts") or {}),
+        "last_unit_added": repo.get("last_unit_added"),
+        "last_unit_removed": repo.get("last_unit_removed"),
+        "working_dir": str(working_dir) if working_dir else None,
+    }
+
+
+# -- repositories -------------------------------------------------------------------------
+
+
+def create_repository(platform, body: dict) -> dict:
+    """Create a repository with its optional importer and distributors, all or nothing."""
+    repo_id = body.get("id")
+    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
+        raise InvalidValue(["id"], "id must match ^[.\\-_A-Za-z0-9]+$")
+    notes = body.get("notes") or {}
+    if not isinstance(notes, dict):
+        raise InvalidValue(["notes"], "notes must be an object")
+    importer_doc = None
+    if body.get("importer_type_id") is not None:
+        importer_doc = _new_importer(platform, {"_id": repo_id, "notes": notes},
+                                     body["importer_type_id"], body.get("importer_config"))
+    dist_docs = []
+    for i, spec in enumerate(body.get("distributors") or []):
+        if not isinstance(spec, dict):
+            raise InvalidValue([f"distributors[{i}]"], "each distributor must be an object")
+        dist_docs.append(_new_distributor(platform, {"_id": repo_id, "notes": notes}, spec))
+    ids = [d["id"] for d in dist_docs]
+    if len(ids) != len(set(ids)):
+        raise InvalidValue(["distributors"], "distributor ids must be unique")
+    repo = {
+        "_id": repo_id,
+        "display_name": body.get("display_name") or repo_id,
+        "description": body.get("description"),
+        "notes": notes,
+        "scratchpad": {},
+        "content_unit_counts": {},
+        "last_unit_added": None,
+        "last_unit_removed": None,
+        "created": now(),
+    }
+    try:
+        platform.store.repos.insert_one(repo)
+    except DuplicateKeyError:
+        raise DuplicateResource(repo_id) from None
+    try:
+        if importer_doc:
+            _attach_importer(platform, repo, importer_doc)
+        for doc in dist_docs:
+            _attach_distributor(platform, repo, doc)
+    except BaseException:
+        _purge_repository_documents(platform, repo_id)
+        raise
+    return repo
+
+
+def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, int]:
+    """Apply ``delta`` and ``importer_config`` now; ``distributor_configs`` become tasks."""
+    repo = platform.store.get_repository(repo_id)
+    delta = body.get("delta") or {}
+    if not isinstance(delta, dict):
+        raise InvalidValue(["delta"], "delta must be an object")
+    changes = {}
+    for key in ("display_name", "description"):
+        if key in delta:
+            changes[key] = delta[key]
+    if "notes" in delta:
+        if not isinstance(delta["notes"], dict):
+            raise InvalidValue(["delta.notes"], "notes must be an object")
+        notes = dict(repo.get("notes") or {})
+        for key, value in delta["notes"].items():
+            if value is None:
+                notes.pop(key, None)
+            else:
+                notes[key] = value
+        changes["notes"] = notes
+    if "scratchpad" in delta:
+        changes["scratchpad"] = delta["scratchpad"]
+    dist_configs = body.get("distributor_configs") or {}
+    if not isinstance(dist_configs, dict):
+        raise InvalidValue(["distributor_configs"], "distributor_configs must be an object")
+    for dist_id in dist_configs:
+        platform.store.get_distributor(repo_id, dist_id)
+    if body.get("importer_config") is not None:
+        imp = platform.store.get_importer(repo_id)
+        update_importer_config(platform, repo, imp, body["importer_config"])
+    if changes:
+        platform.store.repos.update_one({"_id": repo_id}, {"$set": changes})
+    spawned = [
+        queue_update_distributor(platform, repo_id, dist_id, {"distributor_config": cfg})
+        for dist_id, cfg in dist_configs.items()
+    ]
+    report = CallReport(result=rep.repository(platform.store.get_repository(repo_id)),
+                        spawned_tasks=spawned)
+    return report, 202 if spawned else 200
+
+
+def queue_delete_repository(platform, repo_id: str) -> CallReport:
+    platform.store.get_repository(repo_id)
+    task_id = dispatch(
+        platform, delete_repository_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.action("delete")], kwargs={"repo_id": repo_id},
+    )
+    return CallReport(spawned_tasks=[task_id])
+
+
+@task("pulp2ng.tasks.repository.delete")
+def delete_repository_task(ctx, repo_id: str):
+    platform = ctx.platform
+    repo = platform.store.repos.find_one({"_id": repo_id})
+    if repo is None:
+        raise MissingResource(repository=repo_id)
+    imp = platform.store.find_importer(repo_id)
+    errors = []
+    if imp:
+        errors += _call_quietly(_remove_importer_hook, platform, repo, imp)
+    for dist in platform.store.find_distributors(repo_id):
+        errors += _call_quietly(_remove_distributor_hook, platform, repo, dist, ctx)
+    _purge_repository_documents(platform, repo_id)
+    error = None
+    if errors:
+        error = {"code": "PLP0007", "description": "; ".join(errors), "data": {},
+                 "sub_errors": []}
+    return TaskResult(result=None, error=error)
+
+
+def _purge_repository_documents(platform, repo_id: str) -> None:
+    store = platform.store
+    store.schedules.delete_many({"repo_id": repo_id})
+    store.importers.delete_many({"repo_id": repo_id})
+    store.distributors.delete_many({"repo_id": repo_id})
+    store.associations.delete_many({"repo_id": repo_id})
+    store.sync_results.delete_many({"repo_id": repo_id})
+    store.publish_results.delete_many({"repo_id": repo_id})
+    store.repos.delete_one({"_id": repo_id})
+
+
+def _call_quietly(fn, *args) -> list[str]:
+    try:
+        fn(*args)
+        return []
+    except Exception as exc:  # a plugin hook must not stop the repository's deletion
+        return [str(exc) or repr(exc)]
+
+
+# -- importers ----------------------------------------------------------------------------
+
+
+def split_feed_credentials(config: dict) -> dict:
+    """Move ``user:pass@`` out of a feed URL into the basic-auth keys (as Pulp 2 did)."""
+    feed = config.get("feed")
+    if isinstance(feed, str) and "@" in feed:
+        parts = urlsplit(feed)
+        if parts.username is not None:
+            host = parts.hostname + (f":{parts.port}" if parts.port else "")
+            config = dict(config, feed=urlunsplit(parts._replace(netloc=host)))
+            config["basic_auth_username"] = parts.username
+            config["basic_auth_password"] = parts.password or ""
+    return config
+
+
+def importer_call_config(platform, imp_cls, stored: dict, override=None) -> CallConfig:
+    return CallConfig(imp_cls.default_config, {}, stored, override)
+
+
+def _importer_class(platform, type_id):
+    if not isinstance(type_id, str) or type_id not in platform.plugins.importers:
+        raise UnknownPluginType(["importer_type_id"], f"Unknown importer type: {type_id}")
+    return platform.plugins.importers[type_id]
+
+
+def _clean_config(config, field: str) -> dict:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise InvalidValue([field], f"{field} must be an object")
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _validate(plugin, repo, config: CallConfig, field: str, *extra) -> None:
+    try:
+        outcome = plugin.validate_config(transfer_repo(None, repo), config, *extra)
+    except PulpError:
+        raise
+    except Exception as exc:
+        raise InvalidValue([field], f"Invalid configuration: {exc}") from None
+    ok, message = outcome if isinstance(outcome, tuple) else (outcome, None)
+    if not ok:
+        raise InvalidValue([field], message or "The plugin rejected the configuration")
+
+
+def _new_importer(platform, repo, type_id, config) -> dict:
+    cls = _importer_class(platform, type_id)
+    config = split_feed_credentials(_clean_config(config, "importer_config"))
+    _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
+    return {
+        "_id": uuid.uuid4().hex,
+        "repo_id": repo["_id"],
+        "importer_type_id": type_id,
+        "config": config,
+        "scratchpad": None,
+        "last_sync": None,
+        "last_updated": now(),
+        "last_override_config": {},
+    }
+
+
+def _attach_importer(platform, repo, doc) -> None:
+    cls = platform.plugins.importers[doc["importer_type_id"]]
+    platform.store.importers.delete_many({"repo_id": repo["_id"]})
+    cls().importer_added(transfer_repo(platform, repo),
+                         importer_call_config(platform, cls, doc["config"]))
+    platform.store.importers.insert_one(doc)
+
+
+def _remove_importer_hook(platform, repo, imp) -> None:
+    cls = platform.plugins.importers.get(imp["importer_type_id"])
+    if cls:
+        cls().importer_removed(transfer_repo(platform, repo),
+                               importer_call_config(platform, cls, imp.get("config")))
+
+
+def queue_set_importer(platform, repo_id: str, body: dict) -> CallReport:
+    """Validate now (a bad config is a 400), attach in a task (202)."""
+    repo = platform.store.get_repository(repo_id)
+    doc = _new_importer(platform, repo, body.get("importer_type_id"),
+                        body.get("importer_config"))
+    task_id = dispatch(
+        platform, set_importer_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.repository_importer(doc["importer_type_id"]),
+              tags.action("update_importer")],
+        kwargs={"repo_id": repo_id, "importer_type_id": doc["importer_type_id"],
+                "config": doc["config"]},
+    )
+    return CallReport(spawned_tasks=[task_id])
+
+
+@task("pulp2ng.tasks.importer.set_importer")
+def set_importer_task(ctx, repo_id: str, importer_type_id: str, config: dict):
+    platform = ctx.platform
+    repo = platform.store.get_repository(repo_id)
+    doc = _new_importer(platform, repo, importer_type_id, config)
+    existing = platform.store.find_importer(repo_id)
+    if existing:
+        _remove_importer_hook(platform, repo, existing)
+        platform.store.schedules.delete_many({"repo_id": repo_id, "kind": "sync"})
+    _attach_importer(platform, repo, doc)
+    return rep.importer(doc)
+
+
+def update_importer_config(platform, repo, imp, delta) -> dict:
+    """Merge ``delta`` into the stored config (null removes a key), validate, save."""
+    if not isinstance(delta, dict):
+        raise InvalidValue(["importer_config"], "importer_config must be an object")
+    config = dict(imp.get("config") or {})
+    for key, value in split_feed_credentials(delta).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    config = split_feed_credentials(config)
+    cls = _importer_class(platform, imp["importer_type_id"])
+    _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
+    platform.store.importers.update_one(
+        {"_id": imp["_id"]}, {"$set": {"config": config, "last_updated": now()}}
+    )
+    return platform.store.importers.find_one({"_id": imp["_id"]})
+
+
+def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) -> CallReport:
+    platform.store.get_repository(repo_id)
+    platform.store.get_importer(repo_id, importer_id)
+    if "importer_config" not in body:
+        from pulp2ng.errors import MissingValue
+
+        raise MissingValue(["importer_config"])
+    if not isinstance(body["importer_config"], dict):
+        raise InvalidValue(["importer_config"], "importer_config must be an object")
+    task_id = dispatch(
+        platform, update_importer_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.repository_importer(importer_id),
+              tags.action("update_importer")],
+        kwargs={"repo_id": repo_id, "importer_id": importer_id,
+                "config": body["importer_config"]},
+    )
+    return CallReport(spawned_tasks=[task_id])
+
+
+@task("pulp2ng.tasks.importer.update_importer")
+def update_importer_task(ctx, repo_id: str, importer_id: str, config: dict):
+    platform = ctx.platform
+    repo = platform.store.get_repository(repo_id)
+    imp = platform.store.get_importer(repo_id, importer_id)
+    return rep.importer(update_importer_config(platform, repo, imp, config))
+
+
+def queue_delete_importer(platform, repo_id: str, importer_id: str) -> CallReport:
+    platform.store.get_repository(repo_id)
+    platform.store.get_importer(repo_id, importer_id)
+    task_id = dispatch(
+        platform, delete_importer_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.repository_importer(importer_id),
+              tags.action("delete_importer")],
+        kwargs={"repo_id": repo_id, "importer_id": importer_id},
+    )
+    return CallReport(spawned_tasks=[task_id])
+
+
+@task("pulp2ng.tasks.importer.delete_importer")
+def delete_importer_task(ctx, repo_id: str, importer_id: str):
+    platform = ctx.platform
+    repo = platform.store.get_repository(repo_id)
+    imp = platform.store.get_importer(repo_id, importer_id)
+    platform.store.schedules.delete_many({"repo_id": repo_id, "kind": "sync"})
+    _remove_importer_hook(platform, repo, imp)
+    platform.store.importers.delete_one({"_id": imp["_id"]})
+    return None
+
+
+# -- distributors -------------------------------------------------------------------------
+
+
+def _distributor_class(platform, type_id):
+    if not isinstance(type_id, str) or type_id not in platform.plugins.distributors:
+        raise UnknownPluginType(["distributor_type_id"], f"Unknown distributor type: {type_id}")
+    return platform.plugins.distributors[type_id]
+
+
+def distributor_call_config(cls, stored: dict, override=None) -> CallConfig:
+    return CallConfig(cls.default_config, {}, stored, override)
+
+
+class ConfigConduit:
+    """Lets a distributor check its config against the other repositories' distributors."""
+
+    def __init__(self, platform, distributor_type_id: str):
+        self._platform = platform
+        self.distributor_type_id = distributor_type_id
+
+    def get_repo_distributors_by_relative_url(self, key: str, value: str, repo_id: str):
+        """Distributors of this type in *other* repositories whose ``config[key]`` is
+        ``value``, a parent of it, or under it (published paths must not overlap)."""
+        value = value.strip("/")
+        found = []
+        for dist in self._platform.store.distributors.find(
+            {"distributor_type_id": self.distributor_type_id, "repo_id": {"$ne": repo_id}}
+        ):
+            other = str((dist.get("config") or {}).get(key) or dist["repo_id"]).strip("/")
+            if other == value or other.startswith(value + "/") or value.startswith(other + "/"):
+                found.append(dist)
+        return found
+
+
+def _new_distributor(platform, repo, spec: dict) -> dict:
+    type_id = spec.get("distributor_type_id")
+    cls = _distributor_class(platform, type_id)
+    dist_id = spec.get("distributor_id") or uuid.uuid4().hex
+    if not isinstance(dist_id, str) or not DISTRIBUTOR_ID.match(dist_id):
+        raise InvalidValue(["distributor_id"], "distributor_id must match ^[\\-_A-Za-z0-9]+$")
+    auto_publish = spec.get("auto_publish", False)
+    if not isinstance(auto_publish, bool):
+        raise InvalidValue(["auto_publish"], "auto_publish must be a boolean")
+    config = _clean_config(spec.get("distributor_config"), "distributor_config")
+    _validate(cls(), repo, distributor_call_config(cls, config), "distributor_config",
+              ConfigConduit(platform, type_id))
+    return {
+        "_id": uuid.uuid4().hex,
+        "id": dist_id,
+        "repo_id": repo["_id"],
+        "distributor_type_id": type_id,
+        "config": config,
+        "auto_publish": auto_publish,
+        "last_publish": None,
+        "last_updated": now(),
+        "last_override_config": {},
+        "scratchpad": None,
+    }
+
+
+def _attach_distributor(platform, repo, doc) -> None:
+    cls = platform.plugins.distributors[doc["distributor_type_id"]]
+    cls().distributor_added(transfer_repo(platform, repo),
+                            distributor_call_config(cls, doc["config"]))
+    platform.store.distributors.replace_one(
+        {"repo_id": repo["_id"], "id": doc["id"]}, doc, upsert=True
+    )
+
+
+def add_distributor(platform, repo_id: str, body: dict) -> dict:
+    """Synchronous in Pulp 2 (201): validate, replace a same-id distributor, save."""
+    repo = platform.store.get_repository(repo_id)
+    doc = _new_distributor(platform, repo, body)
+    existing = platform.store.distributors.find_one({"repo_id": repo_id, "id": doc["id"]})
+    if existing:
+        doc["_id"] = existing["_id"]
+    _attach_distributor(platform, repo, doc)
+    return doc
+
+
+def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -> str:
+    platform.store.get_distributor(repo_id, dist_id)
+    config = body.get("distributor_config") or {}
+    delta = body.get("delta") or {}
+    if not isinstance(config, dict):
+        raise InvalidValue(["distributor_config"], "distributor_config must be an object")
+    if not isinstance(delta, dict):
+        raise InvalidValue(["delta"], "delta must be an object")
+    if "auto_publish" in delta and not isinstance(delta["auto_publish"], bool):
+        raise InvalidValue(["delta.auto_publish"], "auto_publish must be a boolean")
+    return dispatch(
+        platform, update_distributor_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.repository_distributor(dist_id),
+              tags.action("update_distributor")],
+        kwargs={"repo_id": repo_id, "dist_id": dist_id, "config": config, "delta": delta},
+    )
+
+
+@task("pulp2ng.tasks.distributor.update")
+def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta: dict):
+    platform = ctx.platform
+    repo = platform.store.get_repository(repo_id)
+    dist = platform.store.get_distributor(repo_id, dist_id)
+    merged = dict(dist.get("config") or {})
+    for key, value in config.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    cls = _distributor_class(platform, dist["distributor_type_id"])
+    _validate(cls(), repo, distributor_call_config(cls, merged), "distributor_config",
+              ConfigConduit(platform, dist["distributor_type_id"]))
+    changes = {"config": merged, "last_updated": now()}
+    if "auto_publish" in delta:
+        changes["auto_publish"] = delta["auto_publish"]
+    platform.store.distributors.update_one({"_id": dist["_id"]}, {"$set": changes})
+    return rep.distributor(platform.store.get_distributor(repo_id, dist_id))
+
+
+def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:
+    platform.store.get_distributor(repo_id, dist_id)
+    task_id = dispatch(
+        platform, delete_distributor_task, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), tags.repository_distributor(dist_id),
+              tags.action("remove_distributor")],
+        kwargs={"repo_id": repo_id, "dist_id": dist_id},
+    )
+    return CallReport(spawned_tasks=[task_id])
+
+
+@task("pulp2ng.tasks.distributor.delete")
+def delete_distributor_task(ctx, repo_id: str, dist_id: str):
+    platform = ctx.platform
+    repo = platform.store.get_repository(repo_id)
+    dist = platform.store.get_distributor(repo_id, dist_id)
+    _remove_distributor_hook(platform, repo, dist, ctx)
+    platform.store.schedules.delete_many({"repo_id": repo_id, "distributor_id": dist_id})
+    platform.store.distributors.delete_one({"_id": dist["_id"]})
+    return None
+
+
+def _remove_distributor_hook(platform, repo, dist, ctx) -> None:
+    from pulp2ng.plugin.conduits import PublishConduit
+
+    cls = platform.plugins.distributors.get(dist["distributor_type_id"])
+    if cls:
+        conduit = PublishConduit(platform, ctx, repo["_id"], dist["id"])
+        cls().distributor_removed(transfer_repo(platform, repo),
+                                  distributor_call_config(cls, dist.get("config")), conduit)

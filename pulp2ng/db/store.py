@@ -1,0 +1,239 @@
+"""Collections, indexes and the document operations shared by the platform.
+
+Documents are plain dicts stored the way the v2 API shows them (minus ``_href``); the server's
+serializers add links and hide secrets. ``get_*`` raises :class:`MissingResource`, ``find_*``
+returns ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+
+import pymongo
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from pulp2ng.errors import MissingResource
+
+UTC = dt.timezone.utc
+
+# Above this many ids a lookup scans the collection once instead of sending a long ``$in``:
+# SecantusDB evaluates ``$in`` per document in Python (1 000 values took ~1.8 s there), while
+# a projected scan costs ~40 µs a document. Real MongoDB is fast either way.
+IN_QUERY_LIMIT = 200
+
+
+def now() -> dt.datetime:
+    """Current UTC time truncated to milliseconds, the precision MongoDB keeps."""
+    t = dt.datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def isoformat(value: dt.datetime | None) -> str | None:
+    """Pulp's wire format for datetimes: ISO-8601 UTC with a ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unit_id(type_id: str, unit_key: dict) -> str:
+    """Deterministic unit id: the same key always maps to the same document."""
+    blob = json.dumps([type_id, unit_key], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def association_id(repo_id: str, type_id: str, uid: str) -> str:
+    return f"{repo_id}\x1f{type_id}\x1f{uid}"
+
+
+def insert_ignoring_duplicates(collection, docs: list[dict]) -> int:
+    """Unordered bulk insert; documents whose ``_id`` exists are skipped. Returns inserted."""
+    if not docs:
+        return 0
+    try:
+        return len(collection.insert_many(docs, ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        details = exc.details
+        others = [e for e in details.get("writeErrors", []) if e.get("code") != 11000]
+        if others:
+            raise
+        return details.get("nInserted", 0)
+
+
+class Store:
+    """Handles on pulp2ng's collections; one per process, safe to share between threads."""
+
+    def __init__(self, client: pymongo.MongoClient, db_name: str):
+        self.client = client
+        self.db = client[db_name]
+        self.repos = self.db["repos"]
+        self.importers = self.db["repo_importers"]
+        self.distributors = self.db["repo_distributors"]
+        self.tasks = self.db["task_status"]
+        self.reservations = self.db["reserved_resources"]
+        self.workers = self.db["workers"]
+        self.counters = self.db["counters"]
+        self.sync_results = self.db["repo_sync_results"]
+        self.publish_results = self.db["repo_publish_results"]
+        self.associations = self.db["repo_content_units"]
+        self.schedules = self.db["scheduled_calls"]
+        self.users = self.db["users"]
+        self.uploads = self.db["uploads"]
+        self._indexes_lock = threading.Lock()
+        self._indexed_types: set[str] = set()
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def ensure_indexes(self) -> None:
+        """Create every platform index; idempotent, run by each process at start."""
+        self.importers.create_index([("repo_id", 1)], unique=True)
+        self.distributors.create_index([("repo_id", 1), ("id", 1)], unique=True)
+        self.tasks.create_index([("resource", 1), ("state", 1), ("seq", 1)])
+        self.tasks.create_index([("tags", 1)])
+        self.tasks.create_index([("worker_name", 1), ("state", 1)])
+        self.tasks.create_index([("expire_at", 1)], expireAfterSeconds=0)
+        self.sync_results.create_index([("repo_id", 1), ("started", 1)])
+        self.publish_results.create_index([("repo_id", 1), ("distributor_id", 1)])
+        self.associations.create_index([("repo_id", 1), ("unit_type_id", 1)])
+        self.associations.create_index([("unit_id", 1)])
+        self.schedules.create_index([("resource", 1)])
+
+    def ensure_unit_indexes(self, type_id: str, unit_key: list[str], search_indexes=()) -> None:
+        """Unique index over a unit type's key fields, plus its declared search indexes."""
+        with self._indexes_lock:
+            if type_id in self._indexed_types:
+                return
+            col = self.units(type_id)
+            col.create_index([(f, 1) for f in unit_key], unique=True)
+            for fields in search_indexes:
+                fields = [fields] if isinstance(fields, str) else fields
+                col.create_index([(f, 1) for f in fields])
+            self._indexed_types.add(type_id)
+
+    def units(self, type_id: str):
+        return self.db[f"units_{type_id}"]
+
+    def ping(self) -> bool:
+        try:
+            self.client.admin.command("ping")
+            return True
+        except pymongo.errors.PyMongoError:
+            return False
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def next_sequence(self, name: str) -> int:
+        """A cluster-wide increasing number (atomic ``$inc``): the FIFO order of tasks."""
+        # Not an upsert: concurrent upserts of one counter may fail with a duplicate key on
+        # MongoDB, and on SecantusDB they were seen to return None. Create, then increment.
+        for _ in range(10):
+            doc = self.counters.find_one_and_update(
+                {"_id": name}, {"$inc": {"n": 1}}, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return doc["n"]
+            try:
+                self.counters.insert_one({"_id": name, "n": 0})
+            except DuplicateKeyError:
+                pass
+        raise RuntimeError(f"could not increment counter {name}")
+
+    # -- repositories ------------------------------------------------------------------------
+
+    def get_repository(self, repo_id: str) -> dict:
+        repo = self.repos.find_one({"_id": repo_id})
+        if repo is None:
+            raise MissingResource(repository=repo_id)
+        return repo
+
+    def get_importer(self, repo_id: str, importer_type_id: str | None = None) -> dict:
+        imp = self.importers.find_one({"repo_id": repo_id})
+        if imp is None or (importer_type_id and imp["importer_type_id"] != importer_type_id):
+            raise MissingResource(repository=repo_id, importer=importer_type_id or "")
+        return imp
+
+    def find_importer(self, repo_id: str) -> dict | None:
+        return self.importers.find_one({"repo_id": repo_id})
+
+    def get_distributor(self, repo_id: str, distributor_id: str) -> dict:
+        dist = self.distributors.find_one({"repo_id": repo_id, "id": distributor_id})
+        if dist is None:
+            raise MissingResource(repository=repo_id, distributor=distributor_id)
+        return dist
+
+    def find_distributors(self, repo_id: str) -> list[dict]:
+        return list(self.distributors.find({"repo_id": repo_id}).sort("_id", 1))
+
+    # -- units and associations ----------------------------------------------------------------
+
+    def find_by_ids(self, collection, ids: Iterable[str], projection=None) -> Iterator[dict]:
+        """Documents whose ``_id`` is in ``ids``, in no particular order."""
+        wanted = set(ids)
+        if not wanted:
+            return
+        if len(wanted) <= IN_QUERY_LIMIT:
+            yield from collection.find({"_id": {"$in": list(wanted)}}, projection)
+            return
+        for doc in collection.find({}, projection):
+            if doc["_id"] in wanted:
+                yield doc
+
+    def repo_association_ids(self, repo_id: str, type_id: str | None = None) -> dict[str, str]:
+        """``{unit_id: unit_type_id}`` of every unit in the repository: one projected scan."""
+        query = {"repo_id": repo_id}
+        if type_id:
+            query["unit_type_id"] = type_id
+        return {
+            a["unit_id"]: a["unit_type_id"]
+            for a in self.associations.find(query, {"unit_id": 1, "unit_type_id": 1})
+        }
+
+    def rebuild_unit_counts(self, repo_id: str) -> dict[str, int]:
+        """Recount ``content_unit_counts`` from the associations (exact, after any change)."""
+        counts: dict[str, int] = {}
+        for type_id in self.repo_association_ids(repo_id).values():
+            counts[type_id] = counts.get(type_id, 0) + 1
+        self.repos.update_one({"_id": repo_id}, {"$set": {"content_unit_counts": counts}})
+        return counts
+
+    def delete_by_ids(self, collection, ids: Iterable[str]) -> int:
+        """Delete documents by ``_id`` in bulk, one unordered write per thousand."""
+        ids = list(ids)
+        deleted = 0
+        for start in range(0, len(ids), 1000):
+            ops = [pymongo.DeleteOne({"_id": i}) for i in ids[start : start + 1000]]
+            deleted += collection.bulk_write(ops, ordered=False).deleted_count
+        return deleted
+
+
+def connect(settings, url: str | None = None) -> Store:
+    """Open a pooled client to ``database.url`` (or ``url``) and return the Store."""
+    url = url or settings.get("database", "url")
+    if not url:
+        raise RuntimeError(
+            "database.url is not set: start the embedded database with `pulp2ng run` or "
+            "`pulp2ng db`, or set PULP2NG_DATABASE_URL"
+        )
+    client = pymongo.MongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False
+    )
+    return Store(client, settings.get("database", "name"))
+
+
+__all__ = [
+    "Store",
+    "connect",
+    "now",
+    "isoformat",
+    "unit_id",
+    "association_id",
+    "insert_ignoring_duplicates",
+    "DuplicateKeyError",
+    "UTC",
+]

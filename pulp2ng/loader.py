@@ -1,0 +1,62 @@
+"""Plugin discovery through entry points: a third-party plugin is just an installed package."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from pulp2ng.plugin.base import Distributor, Importer, UnitType
+
+log = logging.getLogger(__name__)
+
+
+class PluginLoadError(RuntimeError):
+    """A plugin is broken; raised at startup with the entry point named."""
+
+
+@dataclass
+class PluginRegistry:
+    importers: dict[str, type] = field(default_factory=dict)
+    distributors: dict[str, type] = field(default_factory=dict)
+    types: dict[str, UnitType] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Every plugin's declared types must exist."""
+        for kind in (self.importers, self.distributors):
+            for plugin_id, cls in kind.items():
+                unknown = set(cls.metadata().get("types", [])) - set(self.types)
+                if unknown:
+                    raise PluginLoadError(f"{plugin_id} declares unknown types {sorted(unknown)}")
+
+
+def load_plugins() -> PluginRegistry:
+    """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers`` and ``pulp2ng.distributors``."""
+    registry = PluginRegistry()
+    for ep in entry_points(group="pulp2ng.unit_types"):
+        declared = _load(ep)
+        for unit_type in declared if isinstance(declared, (list, tuple)) else [declared]:
+            if not isinstance(unit_type, UnitType):
+                raise PluginLoadError(f"entry point {ep.name} is not a UnitType")
+            registry.types[unit_type.id] = unit_type
+    for group, base, table in (
+        ("pulp2ng.importers", Importer, registry.importers),
+        ("pulp2ng.distributors", Distributor, registry.distributors),
+    ):
+        for ep in entry_points(group=group):
+            cls = _load(ep)
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise PluginLoadError(f"entry point {ep.name} in {group} is not a {base.__name__}")
+            meta = cls.metadata()
+            if not {"id", "display_name", "types"} <= set(meta):
+                raise PluginLoadError(f"{ep.name}: metadata() needs id, display_name and types")
+            table[meta["id"]] = cls
+    registry.validate()
+    return registry
+
+
+def _load(ep):
+    try:
+        return ep.load()
+    except Exception as exc:
+        raise PluginLoadError(f"could not load plugin entry point {ep.name} ({ep.value}): {exc}")

@@ -1,0 +1,41 @@
+"""Platform: the collaborators a process needs, built once and passed down (no globals)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from pulp2ng.config import Settings, load_settings
+from pulp2ng.content.storage import ContentStorage
+from pulp2ng.db.store import Store, connect
+from pulp2ng.loader import PluginRegistry, load_plugins
+from pulp2ng.tasking.celery_app import make_celery
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    store: Store
+    plugins: PluginRegistry
+    celery: object
+    storage: ContentStorage
+    worker_name: str = f"api@{socket.gethostname()}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, worker_name: str | None = None):
+        settings = settings or load_settings()
+        store = connect(settings)
+        plugins = load_plugins()
+        celery = make_celery(settings)
+        platform = cls(settings, store, plugins, celery, ContentStorage(settings.storage_dir))
+        if worker_name:
+            platform.worker_name = worker_name
+        celery.pulp2ng_platform = lambda: platform
+        return platform
+
+    def prepare_database(self) -> None:
+        """Create platform and unit-type indexes (idempotent)."""
+        self.store.ensure_indexes()
+        for unit_type in self.plugins.types.values():
+            self.store.ensure_unit_indexes(unit_type.id, list(unit_type.unit_key),
+                                           unit_type.search_indexes)

@@ -1,0 +1,64 @@
+"""The plugin API: everything an importer or distributor may import from pulp2ng.
+
+Plugins import only from this package (a test enforces it), so the platform can change
+behind it. Plugins register through the entry-point groups ``pulp2ng.importers``,
+``pulp2ng.distributors`` (a class) and ``pulp2ng.unit_types`` (a :class:`UnitType` or a
+list of them).
+"""
+
+from pulp2ng.content.download import (
+    SECRET_KEYS,
+    STANDARD_KEYS,
+    DownloadRequest,
+    DownloadResult,
+    Downloader,
+    validate_downloader_config,
+)
+from pulp2ng.errors import (
+    ContentValidationError,
+    PluginError,
+    PublishError,
+    SyncError,
+    TaskCanceled,
+    UnsupportedTypes,
+    UploadError,
+)
+from pulp2ng.plugin.base import Distributor, Importer, PublishReport, SyncReport, UnitType
+from pulp2ng.plugin.conduits import (
+    ImportConduit,
+    PublishConduit,
+    RepoConduit,
+    SyncConduit,
+    UploadConduit,
+)
+from pulp2ng.plugin.config import CallConfig
+from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
+
+__all__ = [
+    "CallConfig",
+    "ContentValidationError",
+    "Distributor",
+    "DownloadRequest",
+    "DownloadResult",
+    "Downloader",
+    "ImportConduit",
+    "Importer",
+    "PluginError",
+    "PublishConduit",
+    "PublishError",
+    "PublishReport",
+    "RepoConduit",
+    "SECRET_KEYS",
+    "STANDARD_KEYS",
+    "SyncConduit",
+    "SyncError",
+    "SyncReport",
+    "TaskCanceled",
+    "UnitType",
+    "UnsupportedTypes",
+    "UploadConduit",
+    "UploadError",
+    "check_publish_path",
+    "safe_relative_path",
+    "validate_downloader_config",
+]

@@ -1,0 +1,118 @@
+"""Base classes plugins subclass: Importer, Distributor, and the declarations they return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pulp2ng.errors import UploadError
+
+
+@dataclass(frozen=True)
+class UnitType:
+    """A content unit type: documents live in ``units_<id>``, unique over ``unit_key``.
+
+    Attributes:
+        id (str): the type id, e.g. ``iso``.
+        display_name (str): human readable name.
+        unit_key (tuple[str]): fields that identify a unit; a unique index covers them.
+        description (str): shown by ``GET /plugins/types/``.
+        search_indexes (tuple): extra fields (or tuples of fields) to index.
+        referenced_types (tuple): types this type's units refer to.
+    """
+
+    id: str
+    display_name: str
+    unit_key: tuple
+    description: str = ""
+    search_indexes: tuple = ()
+    referenced_types: tuple = ()
+
+
+@dataclass
+class SyncReport:
+    """What ``sync_repo`` returns. Counts are recomputed by the platform; ``details`` and
+    ``summary`` are the plugin's own."""
+
+    success_flag: bool = True
+    summary: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    canceled_flag: bool = False
+
+
+@dataclass
+class PublishReport:
+    success_flag: bool = True
+    summary: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    canceled_flag: bool = False
+
+
+class Importer:
+    """Base importer. Subclasses declare :meth:`metadata` and implement :meth:`sync_repo`.
+
+    One instance serves one call; it holds no state between calls. Every method receives
+    the transfer ``repo`` (a dict with ``id``, ``display_name``, ``notes``, ``working_dir``…)
+    and a :class:`~pulp2ng.plugin.config.CallConfig`.
+    """
+
+    #: Code defaults, the lowest configuration layer.
+    default_config: dict = {}
+
+    @classmethod
+    def metadata(cls) -> dict:
+        """``{"id": ..., "display_name": ..., "types": [...]}``."""
+        raise NotImplementedError
+
+    def validate_config(self, repo, config) -> tuple[bool, str | None]:
+        """Return ``(True, None)`` or ``(False, "why")``; called before any config is saved."""
+        return True, None
+
+    def importer_added(self, repo, config) -> None:
+        """Called once the importer is attached; raising aborts the attachment."""
+
+    def importer_removed(self, repo, config) -> None:
+        """Called when the importer is detached or its repository deleted."""
+
+    def sync_repo(self, repo, conduit, config) -> SyncReport:
+        """Bring the repository up to date with the feed. Check ``conduit.canceled`` often."""
+        raise NotImplementedError
+
+    def upload_unit(self, repo, type_id, unit_key, metadata, file_path, conduit, config):
+        """Import an uploaded file as a unit; return ``{"success_flag", "summary", "details"}``."""
+        raise UploadError(f"{self.metadata()['id']} does not support uploads")
+
+    def import_units(self, source_repo, dest_repo, conduit, config, units):
+        """Copy ``units`` (dicts with ``_id``, ``_content_type_id`` and key fields) from the
+        source repository. The default associates every unit as it is; plugins enforce their
+        own rules (for example unique names) by overriding. Returns the copied units."""
+        conduit.associate_units(units)
+        return units
+
+    def remove_units(self, repo, units, config) -> None:
+        """Called before the platform removes ``units`` from the repository."""
+
+
+class Distributor:
+    """Base distributor: publishes a repository's units for clients.
+
+    ``publish_repo`` writes into ``conduit.publish_dir(...)`` trees, which the platform swaps
+    into place atomically when the publish succeeds.
+    """
+
+    default_config: dict = {}
+
+    @classmethod
+    def metadata(cls) -> dict:
+        raise NotImplementedError
+
+    def validate_config(self, repo, config, config_conduit) -> tuple[bool, str | None]:
+        return True, None
+
+    def distributor_added(self, repo, config) -> None:
+        """Called once the distributor is attached."""
+
+    def distributor_removed(self, repo, config, conduit) -> None:
+        """Called when the distributor is detached; the platform unpublishes its trees."""
+
+    def publish_repo(self, repo, conduit, config) -> PublishReport:
+        raise NotImplementedError

@@ -1,0 +1,298 @@
+"""Conduits: the platform services a plugin may use during one call.
+
+A conduit is built fresh by the platform for every sync, publish, upload or copy and handed to
+the plugin, which never touches the database or the task queue directly. All unit writes are
+bulk writes; all unit reads are one scan, never one query per unit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pulp2ng.content.download import Downloader
+from pulp2ng.db import orphan_guard
+from pulp2ng.db.store import association_id, insert_ignoring_duplicates, now, unit_id
+from pulp2ng.errors import ConflictingOperation
+
+_BATCH = 1000
+
+
+class RepoConduit:
+    """Shared by every conduit: the repository, its units, progress and cancellation.
+
+    Args:
+        platform (Platform): the worker's platform.
+        ctx (TaskContext): the running task (progress, cancel flag).
+        repo_id (str): the repository this call works on.
+        report_id (str): key of this plugin's entry in the task's ``progress_report``.
+    """
+
+    def __init__(self, platform, ctx, repo_id: str, report_id: str):
+        self._platform = platform
+        self._store = platform.store
+        self._ctx = ctx
+        self.repo_id = repo_id
+        self.report_id = report_id
+        self.storage = platform.storage
+        self.added_count = 0
+        self.removed_count = 0
+        # Read before the plugin reads any unit: see pulp2ng.db.orphan_guard.
+        self._orphan_snapshot = orphan_guard.snapshot(self._store)
+
+    # -- task -------------------------------------------------------------------------------
+
+    @property
+    def canceled(self) -> bool:
+        """True once the task was canceled; plugins stop soon after it turns true."""
+        return self._ctx.canceled
+
+    def check_canceled(self) -> None:
+        self._ctx.check_canceled()
+
+    def set_progress(self, report: dict, force: bool = False) -> None:
+        """Publish this plugin's live progress report (throttled unless ``force``)."""
+        self._ctx.set_progress(self.report_id, report, force=force)
+
+    @property
+    def working_dir(self) -> Path:
+        return self.storage.working_dir(self._ctx.task_id)
+
+    def downloader(self, config) -> Downloader:
+        """A pooled downloader configured from the standard importer keys."""
+        return Downloader(config, self.storage.root / "tmp", lambda: self.canceled)
+
+    # -- scratchpad ---------------------------------------------------------------------------
+
+    def get_repo_scratchpad(self) -> dict:
+        return (self._store.repos.find_one({"_id": self.repo_id}, {"scratchpad": 1}) or {}).get(
+            "scratchpad"
+        ) or {}
+
+    def set_repo_scratchpad(self, value: dict) -> None:
+        self._store.repos.update_one({"_id": self.repo_id}, {"$set": {"scratchpad": value}})
+
+    # -- reading units ----------------------------------------------------------------------
+
+    def unit_id(self, type_id: str, unit_key: dict) -> str:
+        """The id a unit with this key has (or will have): ids are derived from keys."""
+        return unit_id(type_id, unit_key)
+
+    def repo_units(self, type_id: str, fields: Iterable[str] | None = None) -> Iterator[dict]:
+        """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``)."""
+        ids = self._store.repo_association_ids(self.repo_id, type_id)
+        projection = _projection(fields)
+        return self._store.find_by_ids(self._store.units(type_id), ids, projection)
+
+    def find_units(self, type_id: str, unit_keys: Iterable[dict],
+                   fields: Iterable[str] | None = None) -> dict[str, dict]:
+        """Units of any repository with these keys, by id: what is already stored."""
+        ids = {unit_id(type_id, key) for key in unit_keys}
+        projection = _projection(fields)
+        return {
+            doc["_id"]: doc
+            for doc in self._store.find_by_ids(self._store.units(type_id), ids, projection)
+        }
+
+    # -- writing units ------------------------------------------------------------------------
+
+    def store_file(self, temp_path, type_id: str, sha256: str) -> str:
+        """Move a verified temp file into content storage; returns its storage path.
+
+        The file becomes durable before any unit referencing it is saved (``save_units``
+        flushes storage first)."""
+        return self.storage.import_file(temp_path, type_id, sha256)
+
+    def save_units(self, type_id: str, units: list[dict]) -> list[str]:
+        """Create units that do not exist yet and associate all of them with the repository.
+
+        Args:
+            type_id (str): the unit type.
+            units (list[dict]): unit key fields plus metadata (and ``_storage_path`` for
+                units with a file). Units whose key exists keep their stored document.
+
+        Returns:
+            list[str]: the unit ids, in the order given.
+        """
+        key_fields = self._platform.plugins.types[type_id].unit_key
+        stamp = now()
+        docs = []
+        for unit in units:
+            key = {f: unit[f] for f in key_fields}
+            docs.append({
+                **unit,
+                "_id": unit_id(type_id, key),
+                "_content_type_id": type_id,
+                "pulp_user_metadata": unit.get("pulp_user_metadata", {}),
+                "_last_updated": stamp,
+            })
+        self.storage.flush()  # files before the documents that point at them
+        insert_ignoring_duplicates(self._store.units(type_id), docs)
+        self._associate(docs, recreate={d["_id"]: d for d in docs})
+        self._check_files(type_id, docs)
+        return [d["_id"] for d in docs]
+
+    def associate_units(self, units: Iterable[dict]) -> int:
+        """Associate existing units (dicts with ``_id`` and ``_content_type_id``)."""
+        return self._associate(units)
+
+    def _associate(self, units: Iterable[dict], recreate: dict | None = None) -> int:
+        """Insert associations in batches, guarded against a concurrent orphan deletion
+        (protocol in :mod:`pulp2ng.db.orphan_guard`)."""
+        added = 0
+        batch: list[dict] = []
+        for unit in units:
+            batch.append(unit)
+            if len(batch) == _BATCH:
+                added += self._associate_batch(batch, recreate)
+                batch = []
+        if batch:
+            added += self._associate_batch(batch, recreate)
+        self.added_count += added
+        return added
+
+    def _associate_batch(self, units: list[dict], recreate: dict | None) -> int:
+        stamp = now()
+        docs = [
+            {
+                "_id": association_id(self.repo_id, u["_content_type_id"], u["_id"]),
+                "repo_id": self.repo_id,
+                "unit_id": u["_id"],
+                "unit_type_id": u["_content_type_id"],
+                "created": stamp,
+                "updated": stamp,
+            }
+            for u in units
+        ]
+        added = insert_ignoring_duplicates(self._store.associations, docs)
+        if not orphan_guard.must_check(self._store, self._orphan_snapshot):
+            return added
+        by_type: dict[str, list[str]] = {}
+        for u in units:
+            by_type.setdefault(u["_content_type_id"], []).append(u["_id"])
+        for type_id, ids in by_type.items():
+            gone = orphan_guard.bump_guards(self._store, type_id, ids)
+            for _ in range(3):
+                if not gone or recreate is None:
+                    break
+                insert_ignoring_duplicates(self._store.units(type_id),
+                                           [recreate[i] for i in gone])
+                gone = orphan_guard.bump_guards(self._store, type_id, list(gone))
+            if gone:
+                self.unassociate_units(type_id, gone)
+                raise ConflictingOperation(
+                    f"{len(gone)} {type_id} unit(s) were deleted by a concurrent orphan "
+                    "cleanup while being associated; run the operation again",
+                    unit_ids=sorted(gone)[:20])
+        return added
+
+    def _check_files(self, type_id: str, docs: list[dict]) -> None:
+        """Step (c) of the orphan guard: every saved unit's file must still exist."""
+        missing = [d["_id"] for d in docs
+                   if d.get("_storage_path") and not self.storage.exists(d["_storage_path"])]
+        if missing:
+            self.unassociate_units(type_id, missing)
+            raise ConflictingOperation(
+                f"the files of {len(missing)} {type_id} unit(s) were removed by a concurrent "
+                "orphan cleanup; run the operation again", unit_ids=missing[:20])
+
+    def unassociate_units(self, type_id: str, unit_ids: Iterable[str]) -> int:
+        """Remove units from the repository (the units themselves stay, maybe as orphans)."""
+        ids = [association_id(self.repo_id, type_id, u) for u in unit_ids]
+        removed = self._store.delete_by_ids(self._store.associations, ids)
+        self.removed_count += removed
+        return removed
+
+
+class SyncConduit(RepoConduit):
+    """Handed to ``Importer.sync_repo``."""
+
+
+class UploadConduit(RepoConduit):
+    """Handed to ``Importer.upload_unit``."""
+
+
+class ImportConduit(RepoConduit):
+    """Handed to ``Importer.import_units``: the destination repository plus the source's units."""
+
+    def __init__(self, platform, ctx, repo_id: str, report_id: str, source_repo_id: str):
+        super().__init__(platform, ctx, repo_id, report_id)
+        self.source_repo_id = source_repo_id
+
+
+class PublishConduit(RepoConduit):
+    """Handed to ``Distributor.publish_repo``: units plus atomic published trees."""
+
+    def __init__(self, platform, ctx, repo_id: str, report_id: str):
+        super().__init__(platform, ctx, repo_id, report_id)
+        self._staged: list[tuple[Path, Path]] = []
+
+    def content_path(self, storage_path: str) -> Path:
+        """Absolute path of a unit's stored file."""
+        return self.storage.path(storage_path)
+
+    @contextlib.contextmanager
+    def publish_dir(self, area: str, relative_path: str):
+        """Yield an empty directory to build a tree in; on success it becomes
+        ``published/<area>/<relative_path>`` in one atomic symlink swap, so clients see the
+        old tree or the new one, never a mix."""
+        root = self.storage.published_root(area)
+        versions = root / ".versions"
+        versions.mkdir(exist_ok=True)
+        build = versions / f"{_safe_name(relative_path)}-{uuid.uuid4().hex[:12]}"
+        build.mkdir()
+        try:
+            yield build
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+        swap_published(root, relative_path, build)
+
+    def unpublish(self, area: str, relative_path: str) -> None:
+        """Remove what ``publish_dir(area, relative_path)`` published."""
+        unpublish(self.storage.published_root(area), relative_path)
+
+    def link_file(self, storage_path: str, dest: Path) -> None:
+        """Place a stored file in a tree being built (a hard link: no copy, no dangling)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        src = self.content_path(storage_path)
+        try:
+            os.link(src, dest)
+        except OSError:
+            shutil.copyfile(src, dest)
+
+
+def swap_published(root: Path, relative_path: str, build: Path) -> None:
+    """Point ``root/relative_path`` at ``build`` atomically and drop the previous version."""
+    link = root / relative_path
+    link.parent.mkdir(parents=True, exist_ok=True)
+    old = os.path.realpath(link) if link.is_symlink() else None
+    tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(build, link.parent), tmp_link)
+    os.replace(tmp_link, link)
+    if old and Path(old) != build.resolve():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def unpublish(root: Path, relative_path: str) -> None:
+    """Remove a published tree (its link and the version it points at)."""
+    link = root / relative_path
+    if link.is_symlink():
+        target = os.path.realpath(link)
+        link.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _projection(fields) -> dict | None:
+    """Requested fields plus what identifies a unit, so results can be associated as-is."""
+    if not fields:
+        return None
+    return {**dict.fromkeys(fields, 1), "_content_type_id": 1}
+
+
+def _safe_name(relative_path: str) -> str:
+    return relative_path.strip("/").replace("/", "_")[:80] or "root"

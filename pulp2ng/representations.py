@@ -1,0 +1,121 @@
+"""The v2 JSON shapes of stored documents, shared by the API and by task results.
+
+Every document a client sees goes through one of these functions: they add ``_href``, ``_ns``
+and ``id``, turn datetimes into Pulp's ISO strings and mask secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pulp2ng.content.download import SECRET_KEYS
+from pulp2ng.db.store import isoformat
+
+API = "/pulp/api/v2"
+MASK = "*****"
+
+_TASK_FIELDS = (
+    "task_id", "task_type", "state", "worker_name", "start_time", "finish_time",
+    "progress_report", "result", "error", "exception", "traceback", "tags",
+)
+
+
+def jsonable(value):
+    """Datetimes → ISO strings, recursively; everything else unchanged."""
+    if isinstance(value, dt.datetime):
+        return isoformat(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def mask_secrets(config: dict | None) -> dict:
+    """A config with every secret value replaced by ``*****``."""
+    return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in (config or {}).items()}
+
+
+def repository(repo: dict, importers=None, distributors=None) -> dict:
+    doc = {
+        "_href": f"{API}/repositories/{repo['_id']}/",
+        "_id": {"$oid": repo.get("oid", repo["_id"])},
+        "_ns": "repos",
+        "id": repo["_id"],
+        "display_name": repo.get("display_name"),
+        "description": repo.get("description"),
+        "notes": repo.get("notes", {}),
+        "scratchpad": repo.get("scratchpad", {}),
+        "content_unit_counts": repo.get("content_unit_counts", {}),
+        "last_unit_added": repo.get("last_unit_added"),
+        "last_unit_removed": repo.get("last_unit_removed"),
+    }
+    if importers is not None:
+        doc["importers"] = [importer(i) for i in importers]
+    if distributors is not None:
+        doc["distributors"] = [distributor(d) for d in distributors]
+    return jsonable(doc)
+
+
+def importer(imp: dict) -> dict:
+    return jsonable({
+        "_href": f"{API}/repositories/{imp['repo_id']}/importers/{imp['importer_type_id']}/",
+        "_id": {"$oid": imp["_id"]},
+        "_ns": "repo_importers",
+        "id": imp["importer_type_id"],
+        "importer_type_id": imp["importer_type_id"],
+        "repo_id": imp["repo_id"],
+        "config": mask_secrets(imp.get("config")),
+        "scratchpad": imp.get("scratchpad"),
+        "last_sync": imp.get("last_sync"),
+        "last_updated": imp.get("last_updated"),
+        # Never echo stored overrides: they may hold credentials (CVE-2018-1090).
+        "last_override_config": {},
+    })
+
+
+def distributor(dist: dict) -> dict:
+    return jsonable({
+        "_href": f"{API}/repositories/{dist['repo_id']}/distributors/{dist['id']}/",
+        "_id": {"$oid": dist["_id"]},
+        "_ns": "repo_distributors",
+        "id": dist["id"],
+        "distributor_type_id": dist["distributor_type_id"],
+        "repo_id": dist["repo_id"],
+        "config": mask_secrets(dist.get("config")),
+        "auto_publish": dist.get("auto_publish", False),
+        "last_publish": dist.get("last_publish"),
+        "last_updated": dist.get("last_updated"),
+        "last_override_config": {},
+        "scratchpad": dist.get("scratchpad"),
+    })
+
+
+def task_link(task_id: str) -> dict:
+    return {"_href": f"{API}/tasks/{task_id}/", "task_id": task_id}
+
+
+def call_report(report) -> dict:
+    return {
+        "result": jsonable(report.result),
+        "error": report.error,
+        "spawned_tasks": [task_link(t) for t in report.spawned_tasks],
+    }
+
+
+def task(status: dict, with_queue: bool = False) -> dict:
+    doc = {"_href": f"{API}/tasks/{status['_id']}/", "_ns": "task_status",
+           "id": status["_id"]}
+    doc.update({k: status.get(k) for k in _TASK_FIELDS})
+    doc["task_id"] = status["_id"]
+    doc["spawned_tasks"] = [task_link(t) for t in status.get("spawned_tasks") or []]
+    if with_queue:
+        doc["queue"] = status.get("queue")
+    return jsonable(doc)
+
+
+def history_entry(doc: dict) -> dict:
+    out = {k: v for k, v in doc.items() if k not in ("_id", "override_config")}
+    out["id"] = str(doc["_id"])
+    out["_id"] = {"$oid": str(doc["_id"])}
+    return jsonable(out)

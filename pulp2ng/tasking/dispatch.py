@@ -1,0 +1,83 @@
+"""``dispatch()``: the one way any part of pulp2ng starts asynchronous work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from pulp2ng.db.store import now
+from pulp2ng.tasking import reservations
+
+WAITING, RUNNING, FINISHED, ERROR, CANCELED, SKIPPED = (
+    "waiting", "running", "finished", "error", "canceled", "skipped",
+)
+COMPLETE_STATES = (FINISHED, ERROR, CANCELED, SKIPPED)
+INCOMPLETE_STATES = (WAITING, RUNNING)
+
+
+@dataclass
+class CallReport:
+    """The body of every 202: the synchronous ``result`` plus the tasks that were queued."""
+
+    result: object = None
+    error: dict | None = None
+    spawned_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TaskResult:
+    """What a task function may return to add a non-fatal error or spawned tasks."""
+
+    result: object = None
+    error: dict | None = None
+    spawned_tasks: list[str] = field(default_factory=list)
+
+
+def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
+             kwargs: dict | None = None, scheduled_call_id: str | None = None) -> str:
+    """Queue ``task_fn`` and return its task id.
+
+    The status document is written before any message exists, so ``GET /tasks/<id>/``
+    works at once. Tasks naming the same ``resource`` (``"repository:<id>"``) run one at a
+    time in submission order; tasks without one run on any free worker.
+
+    Args:
+        platform (Platform): the process's platform.
+        task_fn: a function registered with :func:`pulp2ng.tasking.registry.task`.
+        tags (list[str]): ``pulp:<type>:<id>`` and ``pulp:action:<name>`` tags.
+        resource (str): the reservation key, or None for unreserved tasks.
+        kwargs (dict): JSON-serializable keyword arguments for ``task_fn``.
+        scheduled_call_id (str): the schedule that fired this task, if any.
+
+    Returns:
+        str: the new task id.
+    """
+    store = platform.store
+    task_id = str(uuid.uuid4())
+    store.tasks.insert_one({
+        "_id": task_id,
+        "task_id": task_id,
+        "task_type": task_fn.task_name,
+        "state": WAITING,
+        "tags": list(tags),
+        "resource": resource,
+        "seq": store.next_sequence("task_seq"),
+        "kwargs": kwargs or {},
+        "scheduled_call_id": scheduled_call_id,
+        "worker_name": None,
+        "queue": None,
+        "created": now(),
+        "start_time": None,
+        "finish_time": None,
+        "progress_report": {},
+        "result": None,
+        "error": None,
+        "exception": None,
+        "traceback": None,
+        "spawned_tasks": [],
+    })
+    if resource is None:
+        reservations.send(platform, task_id)
+    else:
+        reservations.kick(platform, resource)
+    return task_id

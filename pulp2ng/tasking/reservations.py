@@ -1,0 +1,103 @@
+"""Per-resource FIFO reservations in MongoDB, safe across processes and hosts.
+
+A reservation is a document ``{_id: resource, task_id}``: the unique ``_id`` makes taking a
+resource an atomic insert. :func:`kick` gives a free resource to its oldest waiting task and
+sends that task's message; :func:`release` deletes the holder's reservation and kicks. Every
+change that could start a task (a dispatch, a release) ends with a kick, and a kick that finds
+the resource held stops, because the holder will kick when it releases: no wake-up is lost and
+nothing polls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from pulp2ng.db.store import now
+
+log = logging.getLogger(__name__)
+
+
+def kick(platform, resource: str) -> None:
+    """Start the oldest waiting task on ``resource`` if nobody holds it."""
+    store = platform.store
+    head = store.tasks.find_one(
+        {"resource": resource, "state": "waiting"}, {"_id": 1}, sort=[("seq", 1)]
+    )
+    if head is None:
+        return
+    try:
+        store.reservations.insert_one(
+            {"_id": resource, "task_id": head["_id"], "since": now()}
+        )
+    except DuplicateKeyError:
+        return  # held: the holder kicks again when it releases
+    send(platform, head["_id"], resource)
+
+
+def release(platform, resource: str, task_id: str) -> None:
+    """Free ``resource`` if ``task_id`` holds it, then start the next task on it."""
+    platform.store.reservations.delete_one({"_id": resource, "task_id": task_id})
+    kick(platform, resource)
+
+
+def send(platform, task_id: str, resource: str | None = None) -> None:
+    """Send the Celery message for a task; a broker failure fails the task, never hangs it."""
+    try:
+        platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id)
+    except Exception as exc:  # broker down or misconfigured: the task must not stay waiting
+        log.exception("could not send task %s", task_id)
+        try:
+            platform.store.tasks.update_one(
+                {"_id": task_id, "state": "waiting"},
+                {"$set": {
+                    "state": "error",
+                    "finish_time": now(),
+                    "error": {
+                        "code": "PLP0000",
+                        "description": f"Could not queue the task: {exc}",
+                        "data": {},
+                        "sub_errors": [],
+                    },
+                }},
+            )
+        except PyMongoError:
+            log.exception("could not record the dispatch failure of %s", task_id)
+        if resource:
+            release(platform, resource, task_id)
+
+
+#: A waiting task this old with nothing moving it is re-examined by :func:`heal`.
+STALE_AFTER = dt.timedelta(seconds=30)
+
+
+def heal(platform) -> None:
+    """Repair what a crash between two steps can leave behind; run by the scheduler.
+
+    - a reservation whose task is complete (or gone) is released, which starts the next task;
+    - a resource with waiting tasks but no reservation is kicked;
+    - an unreserved waiting task no worker received is sent again.
+    Sending twice is harmless: a task runs only on its ``waiting`` → ``running`` transition.
+    """
+    store = platform.store
+    cutoff = now() - STALE_AFTER
+    for held in store.reservations.find({"since": {"$lt": cutoff}}):
+        task = store.tasks.find_one({"_id": held["task_id"]}, {"state": 1})
+        if task is None or task["state"] in ("finished", "error", "canceled", "skipped"):
+            release(platform, held["_id"], held["task_id"])
+    stale = store.tasks.find(
+        {"state": "waiting", "created": {"$lt": cutoff}, "worker_name": None},
+        {"resource": 1, "resent_at": 1},
+    )
+    kicked = set()
+    for task in stale:
+        resource = task.get("resource")
+        if resource:
+            if resource not in kicked:
+                kicked.add(resource)
+                kick(platform, resource)
+        elif not task.get("resent_at") or task["resent_at"] < cutoff:
+            store.tasks.update_one({"_id": task["_id"]}, {"$set": {"resent_at": now()}})
+            send(platform, task["_id"])

@@ -1,0 +1,144 @@
+"""Running one task inside a worker: the status lifecycle around a registered function."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import traceback
+
+from pymongo import ReturnDocument
+
+from pulp2ng.db.store import now
+from pulp2ng.errors import PulpError, TaskCanceled
+from pulp2ng.tasking import registry, reservations
+from pulp2ng.tasking.dispatch import TaskResult
+
+log = logging.getLogger(__name__)
+
+#: How often a running task re-reads its state to notice a cancel, at most.
+CANCEL_CHECK_INTERVAL = 0.25
+#: How often live progress is written to the status document, at most.
+PROGRESS_INTERVAL = 0.25
+
+
+class TaskContext:
+    """What a task function gets besides its kwargs: the platform and its own status."""
+
+    def __init__(self, platform, status: dict):
+        self.platform = platform
+        self.task_id = status["_id"]
+        self.tags = status["tags"]
+        self.scheduled_call_id = status.get("scheduled_call_id")
+        self._canceled = False
+        self._checked_at = 0.0
+        self._progress: dict = {}
+        self._progress_written_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def canceled(self) -> bool:
+        """True once a client canceled this task (re-read at most every 250 ms)."""
+        if not self._canceled and time.monotonic() - self._checked_at > CANCEL_CHECK_INTERVAL:
+            self._checked_at = time.monotonic()
+            doc = self.platform.store.tasks.find_one({"_id": self.task_id}, {"state": 1})
+            self._canceled = doc is None or doc["state"] == "canceled"
+        return self._canceled
+
+    def check_canceled(self) -> None:
+        """Raise TaskCanceled if the task was canceled; call between units of work."""
+        if self.canceled:
+            raise TaskCanceled()
+
+    def set_progress(self, report_id: str, report: dict, force: bool = False) -> None:
+        """Publish live progress under ``progress_report[report_id]`` (throttled)."""
+        with self._lock:
+            self._progress[report_id] = report
+            if not force and time.monotonic() - self._progress_written_at < PROGRESS_INTERVAL:
+                return
+        self.flush_progress()
+
+    def flush_progress(self) -> None:
+        """Write the latest progress now (at the end of a step, so nothing is left stale)."""
+        with self._lock:
+            self._progress_written_at = time.monotonic()
+            snapshot = dict(self._progress)
+        if snapshot:
+            self.platform.store.tasks.update_one(
+                {"_id": self.task_id}, {"$set": {"progress_report": snapshot}}
+            )
+
+
+def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
+    """Run a waiting task once; a canceled or already started task is not run again."""
+    store = platform.store
+    worker_name = worker_name or platform.worker_name
+    status = store.tasks.find_one_and_update(
+        {"_id": task_id, "state": "waiting"},
+        {"$set": {
+            "state": "running",
+            "start_time": now(),
+            "worker_name": worker_name,
+            "queue": f"{worker_name}.dq",
+        }},
+        return_document=ReturnDocument.AFTER,
+    )
+    if status is None:
+        _skip(platform, task_id)
+        return
+    ctx = TaskContext(platform, status)
+    update: dict
+    try:
+        fn = registry.lookup(status["task_type"])
+        outcome = fn(ctx, **status["kwargs"])
+        if not isinstance(outcome, TaskResult):
+            outcome = TaskResult(result=outcome)
+        update = {
+            "state": "finished",
+            "result": outcome.result,
+            "error": outcome.error,
+            "spawned_tasks": outcome.spawned_tasks,
+        }
+    except TaskCanceled:
+        update = {"state": "canceled"}
+    except Exception as exc:  # every failure ends in the status document, never lost
+        if not isinstance(exc, PulpError):
+            log.exception("task %s (%s) failed", task_id, status["task_type"])
+        error = exc.to_dict() if isinstance(exc, PulpError) else {
+            "code": "PLP0000", "description": str(exc) or repr(exc), "data": {},
+            "sub_errors": [],
+        }
+        update = {
+            "state": "error",
+            "error": error,
+            "traceback": traceback.format_exc(),
+            "spawned_tasks": getattr(exc, "spawned_tasks", []),
+        }
+    finish(platform, task_id, update)
+    if status.get("scheduled_call_id"):
+        from pulp2ng.controllers.schedules import record_outcome
+
+        record_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
+    if status.get("resource"):
+        reservations.release(platform, status["resource"], task_id)
+
+
+def finish(platform, task_id: str, update: dict) -> None:
+    """Write the final state unless the task is already complete (a cancel sticks)."""
+    retention = platform.settings.getint("tasks", "task_retention")
+    finished_at = now()
+    update = dict(update, finish_time=finished_at,
+                  expire_at=finished_at + dt.timedelta(seconds=retention))
+    platform.store.tasks.update_one({"_id": task_id, "state": "running"}, {"$set": update})
+
+
+def _skip(platform, task_id: str) -> None:
+    """A message for a task that is not waiting: canceled before it ran, or a redelivery."""
+    status = platform.store.tasks.find_one({"_id": task_id}, {"state": 1, "resource": 1})
+    if status is None:
+        return
+    # A canceled task still holds its reservation: pass it on. A ``running`` one belongs to
+    # another (possibly dead) worker, whose reaper releases it.
+    if status["state"] != "running" and status.get("resource"):
+        reservations.release(platform, status["resource"], task_id)

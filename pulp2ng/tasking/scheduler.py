@@ -1,0 +1,43 @@
+"""``pulp2ng scheduler``: fires due schedules, reaps dead workers, purges expired documents."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from pulp2ng.controllers import schedules, uploads
+from pulp2ng.db.store import now
+from pulp2ng.platform import Platform
+from pulp2ng.tasking import reservations
+from pulp2ng.tasking.workers import heartbeat, reap_dead_workers
+
+log = logging.getLogger(__name__)
+TICK = 1.0
+
+
+def tick(platform, name: str) -> None:
+    """One scheduler pass; every step is safe to run from several schedulers at once."""
+    heartbeat(platform, name, role="scheduler")
+    reap_dead_workers(platform)
+    reservations.heal(platform)
+    schedules.fire_due(platform)
+    # TTL indexes do this on MongoDB; doing it here too keeps servers without TTL honest.
+    platform.store.tasks.delete_many({"expire_at": {"$lt": now()}})
+    uploads.expire_uploads(platform)
+
+
+def run_scheduler(settings, name: str) -> int:
+    platform = Platform.from_settings(settings, worker_name=name)
+    platform.prepare_database()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            tick(platform, name)
+        except Exception:  # keep scheduling through transient database errors
+            log.exception("scheduler tick failed")
+        stop.wait(TICK)
+    platform.store.workers.delete_one({"_id": name})
+    return 0

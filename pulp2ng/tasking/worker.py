@@ -1,0 +1,46 @@
+"""``pulp2ng worker``: a Celery worker with pulp2ng's heartbeat and crash cleanup."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import signals
+
+from pulp2ng.platform import Platform
+from pulp2ng.tasking.workers import Heartbeat, fail_worker_tasks, heartbeat
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings, name: str) -> int:
+    platform = Platform.from_settings(settings, worker_name=name)
+    platform.prepare_database()
+    # A worker restarting after a crash fails what its previous life left running.
+    fail_worker_tasks(platform, name, "the worker restarted")
+    heartbeat(platform, name)
+    beat = Heartbeat(platform, name)
+    beat.start()
+
+    @signals.task_received.connect(weak=False)
+    def claim(request=None, **_):
+        # Recorded as soon as the message leaves the broker, so the reaper can fail the task
+        # if this worker dies before it starts.
+        platform.store.tasks.update_one(
+            {"_id": request.id, "state": "waiting"}, {"$set": {"worker_name": name}}
+        )
+
+    @signals.worker_ready.connect(weak=False)
+    def ready(**_):
+        log.warning("pulp2ng worker ready: %s", name)
+
+    concurrency = settings.getint("tasks", "concurrency")
+    try:
+        platform.celery.worker_main([
+            "worker", "--pool", "threads", "--concurrency", str(concurrency),
+            "--hostname", name, "--queues", settings.get("broker", "queue"), "--loglevel", "WARNING",
+            "--without-mingle", "--without-gossip", "--without-heartbeat",
+        ])
+    finally:
+        beat.stop()
+        platform.store.workers.delete_one({"_id": name})
+    return 0

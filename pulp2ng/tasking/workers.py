@@ -1,0 +1,91 @@
+"""Heartbeats and the reaping of silent workers.
+
+Every worker, and the scheduler, writes ``workers {_id: name, last_heartbeat}`` every
+``worker_timeout / 5`` seconds and then looks for workers silent longer than ``worker_timeout``.
+Deleting the stale document is the atomic claim: only the process whose delete matched cleans
+up, failing the dead worker's tasks and handing their resources on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from pulp2ng.db.store import now
+from pulp2ng.errors import WorkerLost
+from pulp2ng.tasking import reservations
+from pulp2ng.tasking.runner import finish
+
+log = logging.getLogger(__name__)
+
+
+def heartbeat(platform, name: str, role: str = "worker") -> None:
+    platform.store.workers.update_one(
+        {"_id": name}, {"$set": {"last_heartbeat": now(), "role": role}}, upsert=True
+    )
+
+
+def live_workers(platform) -> list[dict]:
+    timeout = platform.settings.getfloat("tasks", "worker_timeout")
+    cutoff = now() - dt.timedelta(seconds=timeout)
+    return list(platform.store.workers.find({"last_heartbeat": {"$gte": cutoff}}).sort("_id"))
+
+
+def reap_dead_workers(platform) -> list[str]:
+    """Fail the tasks of workers silent for ``worker_timeout``; returns the reaped names."""
+    timeout = platform.settings.getfloat("tasks", "worker_timeout")
+    cutoff = now() - dt.timedelta(seconds=timeout)
+    reaped = []
+    for doc in platform.store.workers.find({"last_heartbeat": {"$lt": cutoff}}):
+        claimed = platform.store.workers.delete_one(
+            {"_id": doc["_id"], "last_heartbeat": doc["last_heartbeat"]}
+        )
+        if claimed.deleted_count:
+            fail_worker_tasks(platform, doc["_id"], f"missed heartbeats for {timeout:g} s")
+            reaped.append(doc["_id"])
+    return reaped
+
+
+def fail_worker_tasks(platform, name: str, why: str) -> int:
+    """End every incomplete task of worker ``name`` as ``error`` and release its resources."""
+    store = platform.store
+    count = 0
+    for task in store.tasks.find(
+        {"worker_name": name, "state": {"$in": ["waiting", "running"]}},
+        {"_id": 1, "resource": 1, "state": 1},
+    ):
+        error = WorkerLost(f"Worker {name} terminated abnormally ({why}) while running "
+                           f"task {task['_id']}", worker_name=name)
+        if task["state"] == "waiting":  # received by the worker but not started yet
+            store.tasks.update_one({"_id": task["_id"], "state": "waiting"},
+                                   {"$set": {"state": "running"}})
+        finish(platform, task["_id"], {"state": "error", "error": error.to_dict()})
+        if task.get("resource"):
+            reservations.release(platform, task["resource"], task["_id"])
+        count += 1
+    if count:
+        log.warning("failed %d task(s) of worker %s: %s", count, name, why)
+    return count
+
+
+class Heartbeat(threading.Thread):
+    """Background thread: heartbeat, then reap anybody silent. Stops with the process."""
+
+    def __init__(self, platform, name: str, role: str = "worker"):
+        super().__init__(name=f"heartbeat-{name}", daemon=True)
+        self.platform, self.worker_name, self.role = platform, name, role
+        self.interval = platform.settings.getfloat("tasks", "worker_timeout") / 5
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                heartbeat(self.platform, self.worker_name, self.role)
+                reap_dead_workers(self.platform)
+            except Exception:  # the database may be briefly unreachable; try again
+                log.exception("heartbeat of %s failed", self.worker_name)
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()

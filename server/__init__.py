@@ -1,0 +1,1 @@
+"""pulp2ng.server."""

@@ -1,0 +1,84 @@
+"""The Flask application factory for the v2 REST API and published content."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from flask import Flask
+from flask_smorest import Api
+
+from pulp2ng import __version__
+from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
+from pulp2ng.platform import Platform
+from pulp2ng.users import Authenticator, ensure_admin
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
+    """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
+    from pulp2ng.server import auth, errors
+    from pulp2ng.server.blueprints import BLUEPRINTS
+    from pulp2ng.server.blueprints.published import make_content_blueprint
+
+    settings = settings or load_settings()
+    check_bind_is_safe(settings)
+    platform = platform or Platform.from_settings(settings)
+    platform.prepare_database()
+    ensure_admin(platform.store, settings.get("auth", "admin_user"),
+                 settings.get("auth", "admin_password"))
+
+    app = Flask("pulp2ng")
+    app.config.update(
+        API_TITLE="pulp2ng REST API v2",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/pulp/api/v2/docs",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/swagger-ui",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=None,
+    )
+    app.json.sort_keys = False
+    app.extensions["pulp2ng"] = platform
+    api = Api(app)
+    errors.register_error_handlers(app)
+    auth.init_auth(app, Authenticator(platform.store))
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(make_content_blueprint(platform))
+    mount_plugin_apps(app, platform)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app
+
+
+def mount_plugin_apps(app, platform) -> None:
+    """Mount the WSGI apps distributors declare in ``web_apps`` (``{"/v2": factory}``).
+
+    A factory receives the content storage and returns a WSGI app; the registry API of the
+    container distributor is one. They answer at the server root, beside the v2 REST API.
+    """
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    mounts = {}
+    for cls in platform.plugins.distributors.values():
+        for prefix, factory in getattr(cls, "web_apps", {}).items():
+            mounts[prefix.rstrip("/")] = factory(platform.storage)
+    if mounts:
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)
+
+
+def check_bind_is_safe(settings: Settings) -> None:
+    """Refuse to listen beyond loopback while the admin password is the default."""
+    host = settings.get("server", "host")
+    password = settings.get("auth", "admin_password")
+    if password != DEFAULT_ADMIN_PASSWORD:
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise SystemExit(
+            f"refusing to bind to {host} with the default admin password: set "
+            "[auth] admin_password (or PULP2NG_AUTH_ADMIN_PASSWORD) first"
+        )

@@ -1,0 +1,25 @@
+"""HTTP basic auth for every API endpoint except ``status/`` (and published content)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from pulp2ng.errors import NotAuthenticated
+
+PUBLIC_PREFIXES = ("/pulp/api/v2/status/",)
+
+
+def init_auth(app, authenticator) -> None:
+    @app.before_request
+    def require_basic_auth():
+        path = request.path
+        if not path.startswith("/pulp/api/") or path.startswith(PUBLIC_PREFIXES):
+            return None
+        auth = request.authorization
+        if auth is None or auth.type != "basic" or not auth.username:
+            raise NotAuthenticated("Authentication required: use HTTP basic auth")
+        if not authenticator.verify(auth.username, auth.password or ""):
+            raise NotAuthenticated("Invalid username or password")
+        return None
+
+    app.extensions["pulp2ng.auth"] = authenticator

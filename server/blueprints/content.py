@@ -1,0 +1,160 @@
+"""Units and content: repository unit search, copy, removal, uploads, units by type, orphans."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pulp2ng.controllers import orphans, units, uploads
+from pulp2ng.errors import InvalidType
+from pulp2ng.server import schemas
+from pulp2ng.server.arguments import Blueprint
+from pulp2ng.server.blueprints.common import accepted, created, flag, platform, search_body
+
+blp = Blueprint("units", __name__, url_prefix="/pulp/api/v2",
+                description="Unit search, copy, removal, uploads and orphans")
+
+
+def _json_body():
+    return request.get_json(silent=True) if request.method == "POST" else None
+
+
+# -- repository units ------------------------------------------------------------------------
+
+
+@blp.route("/repositories/<repo_id>/search/units/", methods=["GET", "POST"])
+@blp.response(200)
+def search_repository_units(repo_id):
+    """Association documents with their unit as ``metadata`` (unit association criteria)."""
+    if request.method == "GET":
+        platform().store.get_repository(repo_id)
+        criteria, _ = search_body(None)
+        criteria = _association_criteria_from_args(criteria)
+    else:
+        criteria, _ = search_body(_json_body())
+    return jsonify(units.search_units(platform(), repo_id, criteria))
+
+
+def _association_criteria_from_args(criteria: dict) -> dict:
+    """GET searches: ``type_ids`` repeated; ``filters``/``sort`` are JSON, either split into
+    ``unit``/``association`` as in POST or, unsplit, applied to units."""
+    if request.args.getlist("type_ids"):
+        criteria["type_ids"] = request.args.getlist("type_ids")
+    for key in ("filters", "sort", "fields"):
+        value = criteria.get(key)
+        split = isinstance(value, dict) and value and set(value) <= {"unit", "association"}
+        if value is not None and not split:
+            criteria[key] = {"unit": value}  # unsplit GET parameters apply to units
+    return criteria
+
+
+@blp.route("/repositories/<repo_id>/actions/associate/", methods=["POST"])
+@blp.arguments(schemas.AssociateSchema)
+@blp.response(202)
+def associate(body, repo_id):
+    """Copy units of ``source_repo_id`` matching ``criteria`` into this repository."""
+    return accepted(units.queue_associate(platform(), repo_id, body))
+
+
+@blp.route("/repositories/<repo_id>/actions/unassociate/", methods=["POST"])
+@blp.arguments(schemas.UnassociateSchema)
+@blp.response(202)
+def unassociate(body, repo_id):
+    """Remove units matching ``criteria`` (``{}``: every unit) from this repository."""
+    return accepted(units.queue_unassociate(platform(), repo_id, body))
+
+
+@blp.route("/repositories/<repo_id>/actions/import_upload/", methods=["POST"])
+@blp.arguments(schemas.ImportUploadSchema)
+@blp.response(202)
+def import_upload(body, repo_id):
+    """Import an upload as a unit with the repository's importer."""
+    return accepted(uploads.queue_import_upload(platform(), repo_id, body))
+
+
+# -- units by type -----------------------------------------------------------------------------
+
+
+@blp.route("/content/units/<type_id>/")
+@blp.response(200)
+def list_units(type_id):
+    return jsonify(units.list_units(platform(), type_id))
+
+
+@blp.route("/content/units/<type_id>/search/", methods=["GET", "POST"])
+@blp.response(200)
+def search_units(type_id):
+    """Units of a type by criteria; ``include_repos`` adds ``repository_memberships``."""
+    criteria, options = search_body(_json_body())
+    return jsonify(units.search_type(platform(), type_id, criteria,
+                                     flag("include_repos", options)))
+
+
+@blp.route("/content/units/<type_id>/<unit_id>/")
+@blp.response(200)
+def get_unit(type_id, unit_id):
+    return jsonify(units.unit_doc(units.get_unit(platform(), type_id, unit_id)))
+
+
+@blp.route("/content/units/<type_id>/<unit_id>/pulp_user_metadata/", methods=["GET", "PUT"])
+@blp.response(200)
+def user_metadata(type_id, unit_id):
+    if request.method == "PUT":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidType(["pulp_user_metadata"], "The body must be a JSON object")
+        units.set_user_metadata(platform(), type_id, unit_id, body)
+        return jsonify(None)
+    return jsonify(units.get_user_metadata(platform(), type_id, unit_id))
+
+
+# -- uploads -------------------------------------------------------------------------------------
+
+
+@blp.route("/content/uploads/", methods=["GET", "POST"])
+@blp.response(200)
+def upload_collection():
+    if request.method == "POST":
+        return created(uploads.create_upload(platform()))
+    return jsonify(uploads.list_uploads(platform()))
+
+
+@blp.route("/content/uploads/<upload_id>/<offset>/", methods=["PUT"])
+@blp.response(200)
+def upload_chunk(upload_id, offset):
+    """Write the raw request body at byte ``offset`` (streamed, never held whole)."""
+    uploads.write_chunk(platform(), upload_id, offset, request.stream)
+    return jsonify(None)
+
+
+@blp.route("/content/uploads/<upload_id>/", methods=["DELETE"])
+@blp.response(200)
+def delete_upload(upload_id):
+    uploads.delete_upload(platform(), upload_id)
+    return jsonify(None)
+
+
+# -- orphans --------------------------------------------------------------------------------------
+
+
+@blp.route("/content/orphans/", methods=["GET", "DELETE"])
+@blp.response(200)
+def orphan_collection():
+    if request.method == "DELETE":
+        return accepted(orphans.queue_delete(platform()))
+    return jsonify(orphans.counts(platform()))
+
+
+@blp.route("/content/orphans/<type_id>/", methods=["GET", "DELETE"])
+@blp.response(200)
+def orphans_of_type(type_id):
+    if request.method == "DELETE":
+        return accepted(orphans.queue_delete(platform(), type_id))
+    return jsonify(orphans.list_type(platform(), type_id))
+
+
+@blp.route("/content/orphans/<type_id>/<unit_id>/", methods=["GET", "DELETE"])
+@blp.response(200)
+def orphan(type_id, unit_id):
+    if request.method == "DELETE":
+        return accepted(orphans.queue_delete(platform(), type_id, unit_id))
+    return jsonify(orphans.get_orphan(platform(), type_id, unit_id))

@@ -1,0 +1,64 @@
+"""Published content: static trees under ``/pulp/<area>/…`` built by distributors.
+
+Distributors declare ``web_areas`` (URL prefix → published area). Files are served with
+``Content-Length``, ``ETag``, ``Last-Modified`` and ``Range`` (werkzeug's conditional
+responses); a path that would leave its area, even through a symlink, is a 404.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, request, send_file
+
+from pulp2ng.errors import NotFound
+
+JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
+
+
+def make_content_blueprint(platform) -> Blueprint:
+    areas: dict[str, Path] = {}
+    for cls in platform.plugins.distributors.values():
+        for prefix, area in getattr(cls, "web_areas", {}).items():
+            key = prefix.strip("/")
+            key = key[len("pulp/"):] if key.startswith("pulp/") else key
+            areas[key] = platform.storage.published_root(area)
+    blp = Blueprint("content", __name__)
+
+    @blp.route("/pulp/<path:subpath>", methods=["GET", "HEAD"])
+    def serve(subpath: str):
+        for prefix in sorted(areas, key=len, reverse=True):
+            if subpath == prefix or subpath.startswith(prefix + "/"):
+                rest = subpath[len(prefix):].lstrip("/")
+                return _serve_file(areas[prefix], rest, subpath.endswith("/"))
+        raise NotFound(f"Resource not found: {request.path}")
+
+    return blp
+
+
+def _serve_file(root: Path, rest: str, is_dir_request: bool):
+    parts = [p for p in rest.split("/") if p]
+    if any(p in (".", "..") or p.startswith(".") for p in parts):
+        raise NotFound(f"Resource not found: {request.path}")
+    path = Path(os.path.realpath(root.joinpath(*parts)))
+    if root.resolve() not in path.parents and path != root.resolve():
+        raise NotFound(f"Resource not found: {request.path}")
+    mimetype = None
+    if path.is_dir():
+        path, mimetype = _directory_index(path)
+    if path is None or not path.is_file():
+        raise NotFound(f"Resource not found: {request.path}")
+    return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+
+
+def _directory_index(path: Path):
+    """``index.json`` for clients preferring the PEP 691 JSON API, else ``index.html``."""
+    best = request.accept_mimetypes.best_match([JSON_SIMPLE, "text/html"], default="text/html")
+    if best == JSON_SIMPLE and (path / "index.json").is_file():
+        return path / "index.json", JSON_SIMPLE
+    if (path / "index.html").is_file():
+        return path / "index.html", "text/html"
+    if (path / "index.json").is_file():  # e.g. the PyPI JSON API: /pypi/<name>/json
+        return path / "index.json", "application/json"
+    return None, None

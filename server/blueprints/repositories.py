@@ -1,0 +1,196 @@
+"""``/pulp/api/v2/repositories/``: repositories, importers, distributors, actions, history."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.views import MethodView
+
+from pulp2ng import representations as rep
+from pulp2ng.controllers import repositories as repos
+from pulp2ng.controllers import sync
+from pulp2ng.db.criteria import parse_criteria
+from pulp2ng.server import schemas
+from pulp2ng.server.arguments import Blueprint
+from pulp2ng.server.blueprints.common import accepted, created, flag, platform, search_body
+
+blp = Blueprint("repositories", __name__, url_prefix="/pulp/api/v2",
+                description="Repositories with their importer and distributors")
+
+
+def _repo_doc(repo: dict, source=None) -> dict:
+    store = platform().store
+    details = flag("details", source)
+    importers = [i for i in [store.find_importer(repo["_id"])] if i] if (
+        details or flag("importers", source)) else None
+    distributors = store.find_distributors(repo["_id"]) if (
+        details or flag("distributors", source)) else None
+    return rep.repository(repo, importers, distributors)
+
+
+@blp.route("/repositories/")
+class Repositories(MethodView):
+    @blp.response(200)
+    def get(self):
+        """List repositories (``details``, ``importers``, ``distributors`` flags)."""
+        repos_ = platform().store.repos.find().sort("_id", 1)
+        return jsonify([_repo_doc(r) for r in repos_])
+
+    @blp.arguments(schemas.RepositoryCreateSchema)
+    @blp.response(201)
+    def post(self, body):
+        """Create a repository, optionally with an importer and distributors (atomically)."""
+        return created(rep.repository(repos.create_repository(platform(), body)))
+
+
+@blp.route("/repositories/search/", methods=["GET", "POST"])
+@blp.response(200)
+def search_repositories():
+    """Search repositories with Pulp criteria."""
+    criteria, options = search_body(request.get_json(silent=True) if request.method == "POST"
+                                    else None)
+    parsed = parse_criteria(criteria)
+    stored = parsed.renamed({"id": "_id"})
+    docs = list(stored.apply(platform().store.repos.find(stored.filters)))
+    result = [_repo_doc(r, options) for r in docs]
+    if parsed.fields:
+        keep = set(parsed.fields) | {"_href", "id", "_id", "importers", "distributors"}
+        result = [{k: v for k, v in d.items() if k in keep} for d in result]
+    return jsonify(result)
+
+
+@blp.route("/repositories/<repo_id>/")
+class Repository(MethodView):
+    @blp.response(200)
+    def get(self, repo_id):
+        """One repository; ``details=true`` adds unit totals, importers and distributors."""
+        repo = platform().store.get_repository(repo_id)
+        doc = _repo_doc(repo)
+        if flag("details"):
+            total = sum(repo.get("content_unit_counts", {}).values())
+            doc["total_repository_units"] = total
+            doc["locally_stored_units"] = total
+        return jsonify(doc)
+
+    @blp.arguments(schemas.RepositoryUpdateSchema)
+    @blp.response(200)
+    def put(self, body, repo_id):
+        """Update delta and importer config now; distributor configs as tasks (then 202)."""
+        report, status = repos.update_repository(platform(), repo_id, body)
+        return jsonify(rep.call_report(report)), status
+
+    @blp.response(202)
+    def delete(self, repo_id):
+        """Delete the repository in a task tagged ``pulp:action:delete``."""
+        return accepted(repos.queue_delete_repository(platform(), repo_id))
+
+
+# -- importers -----------------------------------------------------------------------------
+
+
+@blp.route("/repositories/<repo_id>/importers/")
+class Importers(MethodView):
+    @blp.response(200)
+    def get(self, repo_id):
+        imp = platform().store.find_importer(repo_id)
+        return jsonify([rep.importer(imp)] if imp else [])
+
+    @blp.arguments(schemas.ImporterCreateSchema)
+    @blp.response(202)
+    def post(self, body, repo_id):
+        """Associate an importer (validated now, attached by a task)."""
+        return accepted(repos.queue_set_importer(platform(), repo_id, body))
+
+
+@blp.route("/repositories/<repo_id>/importers/<importer_id>/")
+class Importer(MethodView):
+    @blp.response(200)
+    def get(self, repo_id, importer_id):
+        platform().store.get_repository(repo_id)
+        return jsonify(rep.importer(platform().store.get_importer(repo_id, importer_id)))
+
+    @blp.arguments(schemas.ImporterUpdateSchema)
+    @blp.response(202)
+    def put(self, body, repo_id, importer_id):
+        return accepted(repos.queue_update_importer(platform(), repo_id, importer_id, body))
+
+    @blp.response(202)
+    def delete(self, repo_id, importer_id):
+        return accepted(repos.queue_delete_importer(platform(), repo_id, importer_id))
+
+
+# -- distributors --------------------------------------------------------------------------
+
+
+@blp.route("/repositories/<repo_id>/distributors/")
+class Distributors(MethodView):
+    @blp.response(200)
+    def get(self, repo_id):
+        platform().store.get_repository(repo_id)
+        return jsonify([rep.distributor(d) for d in platform().store.find_distributors(repo_id)])
+
+    @blp.arguments(schemas.DistributorSpecSchema)
+    @blp.response(201)
+    def post(self, body, repo_id):
+        """Add a distributor synchronously (201)."""
+        return created(rep.distributor(repos.add_distributor(platform(), repo_id, body)))
+
+
+@blp.route("/repositories/<repo_id>/distributors/<dist_id>/")
+class Distributor(MethodView):
+    @blp.response(200)
+    def get(self, repo_id, dist_id):
+        return jsonify(rep.distributor(platform().store.get_distributor(repo_id, dist_id)))
+
+    @blp.arguments(schemas.DistributorUpdateSchema)
+    @blp.response(202)
+    def put(self, body, repo_id, dist_id):
+        from pulp2ng.tasking.dispatch import CallReport
+
+        task_id = repos.queue_update_distributor(platform(), repo_id, dist_id, body)
+        return accepted(CallReport(spawned_tasks=[task_id]))
+
+    @blp.response(202)
+    def delete(self, repo_id, dist_id):
+        return accepted(repos.queue_delete_distributor(platform(), repo_id, dist_id))
+
+
+@blp.route("/distributors/search/", methods=["GET", "POST"])
+@blp.response(200)
+def search_distributors():
+    """Search distributors of every repository."""
+    criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
+                              else None)
+    parsed = parse_criteria(criteria)
+    docs = parsed.apply(platform().store.distributors.find(parsed.filters))
+    return jsonify([rep.distributor(d) for d in docs])
+
+
+# -- actions and history -----------------------------------------------------------------------
+
+
+@blp.route("/repositories/<repo_id>/actions/sync/", methods=["POST"])
+@blp.arguments(schemas.SyncSchema)
+@blp.response(202)
+def sync_repository(body, repo_id):
+    """Sync from the importer's feed; auto-publish follows a successful sync."""
+    return accepted(sync.sync_call_report(platform(), repo_id, body))
+
+
+@blp.route("/repositories/<repo_id>/actions/publish/", methods=["POST"])
+@blp.arguments(schemas.PublishSchema)
+@blp.response(202)
+def publish_repository(body, repo_id):
+    """Publish with one distributor (``id``)."""
+    return accepted(sync.publish_call_report(platform(), repo_id, body))
+
+
+@blp.route("/repositories/<repo_id>/history/sync/")
+@blp.response(200)
+def sync_history(repo_id):
+    return jsonify(sync.sync_history(platform(), repo_id, request.args))
+
+
+@blp.route("/repositories/<repo_id>/history/publish/<dist_id>/")
+@blp.response(200)
+def publish_history(repo_id, dist_id):
+    return jsonify(sync.publish_history(platform(), repo_id, dist_id, request.args))

@@ -1,0 +1,31 @@
+"""Serving the app with waitress, plus one fix for clients that probe HTTPS first.
+
+skopeo and podman, told ``--tls-verify=false``, first try TLS on the port and fall back to
+plain HTTP when that fails. A TLS ClientHello carries no HTTP header terminator, so waitress
+would wait for more bytes until the client's handshake timeout (10 s per call). Like Go's
+HTTP server, we answer a ClientHello at once with a plain 400, so the fallback is immediate.
+"""
+
+from __future__ import annotations
+
+from waitress import create_server
+from waitress.channel import HTTPChannel
+
+TLS_HANDSHAKE = 0x16
+_REFUSAL = (b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+            b"Client sent an HTTP request to an HTTP server with TLS; use http://\n")
+
+
+class PlainHTTPChannel(HTTPChannel):
+    def received(self, data):
+        if data and data[0] == TLS_HANDSHAKE and self.request is None and not self.requests:
+            self.write_soon(_REFUSAL)
+            self.close_when_flushed = True
+            return False
+        return super().received(data)
+
+
+def serve(app, host: str, port: int, threads: int = 16) -> None:
+    server = create_server(app, host=host, port=port, threads=threads, ident="pulp2ng")
+    server.channel_class = PlainHTTPChannel
+    server.run()

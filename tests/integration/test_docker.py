@@ -1,0 +1,296 @@
+"""Container workflow (seeds 001/003, reference §2 and §6.2) against a real docker-registry.
+
+Sync with tag wildcards, auto-publish, pull with skopeo through pulp2ng's /v2 API (digests equal
+upstream's), chain a second repository off the first, mirror removals, and upstream faults that
+must fail the sync with nothing stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import require_tool
+from tests.unit.docker.conftest import (  # noqa: F401  (fixtures used by name)
+    FIXTURES,
+    StubRegistry,
+    images,
+    oci_registry,
+    registry,
+    run,
+    start_registry,
+    start_token_server,
+)
+from tests.unit.docker.test_registry_client import Layout, push_cosign_signature
+
+API = "/pulp/api/v2"
+WILD = "fixtures/wild"
+DOCKER_TYPES = ("docker_tag", "docker_manifest", "docker_manifest_list", "docker_blob")
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def upstream(registry, tmp_path_factory):
+    """fixtures/wild: several tags in and out of the wildcards, a list, a cosign signature."""
+    out = tmp_path_factory.mktemp("wild") / "layout"
+    run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(out),
+         "--tag", "v1.0=amd64", "--tag", "v1.1=amd64", "--tag", "v2.0=amd64",
+         "--tag", "beta-1=amd64", "--tag", "multi=amd64,arm64,s390x",
+         "--push", f"{registry.url}/{WILD}"])
+    layout = Layout(out)
+    sig_tag, sig_digest, sig_blobs = push_cosign_signature(registry.url, WILD,
+                                                           layout.tags["v1.0"])
+    layout.sig = (sig_tag, sig_digest, sig_blobs)
+    return registry, layout
+
+
+def create_repo(api, feed, registry_id=None, **config):
+    repo_id = f"dkr-{uuid.uuid4().hex[:8]}"
+    dist = {"distributor_type_id": "docker_distributor_web",
+            "distributor_id": "docker_web", "auto_publish": True,
+            "distributor_config": {"repo-registry-id": registry_id} if registry_id else {}}
+    response = api.post(f"{API}/repositories/", json={
+        "id": repo_id, "importer_type_id": "docker_importer",
+        "importer_config": {"feed": feed, **config}, "distributors": [dist]})
+    assert response.status_code == 201, response.text
+    return repo_id
+
+
+def sync(api, repo_id, **override):
+    return api.sync(repo_id, **override)
+
+
+def counts(api, repo_id):
+    return api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"]
+
+
+def expected_content(layout, tags):
+    """(tags, manifests, lists, blobs) that syncing ``tags`` of the layout must store."""
+    manifests, lists, blobs = set(), set(), set()
+    for tag in tags:
+        digest = layout.tags[tag]
+        if "manifests" in layout.doc(digest):
+            lists.add(digest)
+            children = list(layout.children(digest).values())
+        else:
+            children = [digest]
+        for child in children:
+            manifests.add(child)
+            blobs.update(layout.image_blobs(child))
+    return manifests, lists, blobs
+
+
+def skopeo(*args):
+    return run([require_tool("skopeo"), *args], timeout=120)
+
+
+def dir_digest(path) -> str:
+    return sha((path / "manifest.json").read_bytes())
+
+
+def test_sync_wildcards_publish_pull_chain_and_mirror(api, upstream, tmp_path):
+    reg, layout = upstream
+    sig_tag, sig_digest, sig_blobs = layout.sig
+    registry_id = f"test/wild-{uuid.uuid4().hex[:6]}"
+    repo_id = create_repo(api, reg.url, registry_id, upstream_name=WILD,
+                          include_tags=["v1.*", "multi"], exclude_tags=["v1.1"])
+    reports = sync(api, repo_id)
+    assert [r["state"] for r in reports] == ["finished", "finished"], reports
+
+    manifests, lists, blobs = expected_content(layout, ["v1.0", "multi"])
+    manifests.add(sig_digest)
+    blobs.update(sig_blobs)
+    assert counts(api, repo_id) == {"docker_tag": 3, "docker_manifest": len(manifests),
+                                    "docker_manifest_list": len(lists),
+                                    "docker_blob": len(blobs)}
+    assert len(manifests) == 5 and len(blobs) == 13  # the amd64 base layer is stored once
+
+    host = api.base.split("://", 1)[1]
+    v2 = f"{api.base}/v2"
+    tags = requests.get(f"{v2}/{registry_id}/tags/list").json()
+    assert tags == {"name": registry_id, "tags": sorted(["v1.0", "multi", sig_tag])}
+    page = requests.get(f"{v2}/{registry_id}/tags/list", params={"n": 1})
+    assert page.json()["tags"] == ["multi"] and 'rel="next"' in page.headers["Link"]
+    assert registry_id in requests.get(f"{v2}/_catalog").json()["repositories"]
+    root = requests.get(f"{v2}/")
+    assert root.json() == {} and root.headers["Docker-Distribution-API-Version"] == \
+        "registry/2.0"
+
+    # Real client: single-arch, each platform of the list, by digest; digests equal upstream.
+    src = f"docker://{host}/{registry_id}"
+    info = json.loads(skopeo("inspect", "--tls-verify=false", f"{src}:v1.0"))
+    assert info["Digest"] == layout.tags["v1.0"]
+    skopeo("copy", "--src-tls-verify=false", f"{src}:v1.0", f"oci:{tmp_path / 'oci'}:v1.0")
+    skopeo("copy", "--src-tls-verify=false", f"{src}:v1.0", f"dir:{tmp_path / 'v1'}")
+    assert dir_digest(tmp_path / "v1") == layout.tags["v1.0"]
+    for arch, child in layout.children(layout.tags["multi"]).items():
+        out = tmp_path / f"multi-{arch}"
+        skopeo("copy", "--src-tls-verify=false", "--override-arch", arch,
+               f"{src}:multi", f"dir:{out}")
+        assert dir_digest(out) == child
+        for blob in layout.image_blobs(child):
+            assert sha((out / blob.split(":")[1]).read_bytes()) == blob
+    out = tmp_path / "list"
+    skopeo("copy", "--src-tls-verify=false", "--all", f"{src}@{layout.tags['multi']}",
+           f"dir:{out}")
+    assert dir_digest(out) == layout.tags["multi"]
+
+    # A second repository syncs from the first pulp2ng's registry API.
+    second = create_repo(api, api.base, upstream_name=registry_id)
+    assert [r["state"] for r in sync(api, second)] == ["finished", "finished"]
+    assert counts(api, second) == counts(api, repo_id)
+    second_tags = requests.get(f"{v2}/{second}/tags/list").json()["tags"]
+    assert second_tags == tags["tags"]
+
+    # A no-op re-sync adds nothing; then mirror a tag that disappears upstream.
+    [resync, _] = sync(api, repo_id)
+    assert resync["result"]["added_count"] == 0 and resync["result"]["removed_count"] == 0
+    before = counts(api, repo_id)
+    extra = f"{reg.url}/v2/{WILD}/manifests"
+    v2_bytes = layout.blob(layout.tags["v2.0"])
+    assert requests.put(f"{extra}/v1.9", data=v2_bytes, headers={
+        "Content-Type": json.loads(v2_bytes)["mediaType"]}).status_code == 201
+    sync(api, repo_id)
+    assert counts(api, repo_id)["docker_tag"] == 4
+    assert requests.delete(f"{extra}/{layout.tags['v2.0']}").status_code == 202
+    [mirrored, _] = sync(api, repo_id, remove_missing=True)
+    assert mirrored["state"] == "finished", mirrored
+    assert counts(api, repo_id) == before  # tag, manifest, config and app layer gone
+    assert "v1.9" not in requests.get(f"{v2}/{registry_id}/tags/list").json()["tags"]
+
+
+def test_oci_index_and_registry_errors(api, oci_registry, tmp_path):
+    reg, oci_layout_root = oci_registry
+    layout = Layout(oci_layout_root)
+    repo_id = create_repo(api, reg.url, upstream_name="fixtures/oci-img",
+                          platforms=["linux/amd64", "linux/arm64"])
+    assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
+    children = layout.children(layout.tags["multi"])
+    assert counts(api, repo_id) == {"docker_tag": 2, "docker_manifest": 3,
+                                    "docker_manifest_list": 1, "docker_blob": 8}
+    host, v2 = api.base.split("://", 1)[1], f"{api.base}/v2"
+    out = tmp_path / "arm"
+    skopeo("copy", "--src-tls-verify=false", "--override-arch", "arm64",
+           f"docker://{host}/{repo_id}:multi", f"dir:{out}")
+    assert dir_digest(out) == children["arm64"]
+
+    # Negotiation: an index only for clients naming it, else the amd64 image.
+    oci = "application/vnd.oci.image.manifest.v1+json"
+    index = "application/vnd.oci.image.index.v1+json"
+    resp = requests.get(f"{v2}/{repo_id}/manifests/multi", headers={"Accept": index})
+    assert resp.headers["Docker-Content-Digest"] == layout.tags["multi"]
+    assert resp.headers["Content-Type"] == index and sha(resp.content) == layout.tags["multi"]
+    resp = requests.head(f"{v2}/{repo_id}/manifests/multi", headers={"Accept": oci})
+    assert resp.headers["Docker-Content-Digest"] == children["amd64"]
+    assert int(resp.headers["Content-Length"]) == len(layout.blob(children["amd64"]))
+    blob = layout.image_blobs(children["amd64"])[1]
+    resp = requests.get(f"{v2}/{repo_id}/blobs/{blob}", headers={"Range": "bytes=0-9"})
+    assert resp.status_code == 206 and resp.content == layout.blob(blob)[:10]
+    for path, code in ((f"{repo_id}/manifests/nope", "MANIFEST_UNKNOWN"),
+                       (f"{repo_id}/blobs/sha256:{'0' * 64}", "BLOB_UNKNOWN"),
+                       ("no/such/repo/tags/list", "NAME_UNKNOWN")):
+        resp = requests.get(f"{v2}/{path}")
+        assert resp.status_code == 404 and resp.json()["errors"][0]["code"] == code
+
+
+def test_copy_tag_pulls_manifest_and_blobs(api, oci_registry):
+    reg, oci_layout_root = oci_registry
+    layout = Layout(oci_layout_root)
+    source = create_repo(api, reg.url, upstream_name="fixtures/oci-img")
+    assert [r["state"] for r in sync(api, source)] == ["finished", "finished"]
+    dest = create_repo(api, reg.url, upstream_name="fixtures/oci-img")
+    response = api.post(f"{API}/repositories/{dest}/actions/associate/", json={
+        "source_repo_id": source,
+        "criteria": {"type_ids": ["docker_tag"], "filters": {"unit": {"name": "v1"}}}})
+    assert response.status_code == 202, response.text
+    reports = api.wait_report(response)
+    assert all(r["state"] == "finished" for r in reports), reports
+    assert counts(api, dest) == {"docker_tag": 1, "docker_manifest": 1, "docker_blob": 3}
+    tags = api.get(f"{API}/repositories/{dest}/search/units/", params={"type_ids": "docker_tag"})
+    if tags.status_code == 200:
+        assert {u["metadata"]["repo_id"] for u in tags.json()} == {dest}
+    assert layout.tags["v1"]
+
+
+def test_repo_registry_id_validated_and_unique(api, registry):
+    taken = f"unique/{uuid.uuid4().hex[:6]}"
+    create_repo(api, registry.url, taken, upstream_name=WILD)
+    for bad in (taken, "Upper/Case", "a//b"):
+        response = api.post(f"{API}/repositories/", json={
+            "id": f"dkr-{uuid.uuid4().hex[:8]}", "importer_type_id": "docker_importer",
+            "distributors": [{"distributor_type_id": "docker_distributor_web",
+                              "distributor_config": {"repo-registry-id": bad}}]})
+        assert response.status_code == 400, (bad, response.text)
+
+
+# ------------------------------------------------------------------- upstream faults
+
+
+def _stub_image(stub, name, *, missing_blob=False, corrupt_blob=False, fail_manifest=False):
+    """Serve one small Docker image from the stub; break it as asked."""
+    config, layer = b'{"architecture":"amd64","os":"linux"}', b"layer bytes" * 50
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": len(config), "digest": sha(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer), "digest": sha(layer)}]}).encode()
+    json_type = {"Content-Type": "application/json"}
+    stub.routes["/v2/"] = (200, json_type, b"{}")
+    stub.routes[f"/v2/{name}/tags/list"] = (200, json_type,
+                                            json.dumps({"name": name, "tags": ["v1"]}).encode())
+    mtype = {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}
+    stub.routes[f"/v2/{name}/manifests/v1"] = (
+        (500, json_type, b'{"errors":[{"code":"UNKNOWN","message":"boom"}]}')
+        if fail_manifest else (200, mtype, manifest))
+    stub.routes[f"/v2/{name}/blobs/{sha(config)}"] = (200, {}, config)
+    if not missing_blob:
+        stub.routes[f"/v2/{name}/blobs/{sha(layer)}"] = (
+            200, {}, layer[::-1] if corrupt_blob else layer)
+    return sha(manifest), sha(layer)
+
+
+@pytest.mark.parametrize("fault, expect", [
+    ("corrupt_blob", "does not match its digest"),
+    ("missing_blob", "references blob"),
+    ("fail_manifest", "HTTP 500"),
+])
+def test_upstream_faults_store_nothing(api, stack, fault, expect):
+    stub = StubRegistry()
+    try:
+        manifest_digest, layer_digest = _stub_image(stub, "bad/img", **{fault: True})
+        repo_id = create_repo(api, stub.url, upstream_name="bad/img")
+        [report] = sync(api, repo_id)
+    finally:
+        stub.close()
+    assert report["state"] == "error"
+    assert expect in report["error"]["description"], report["error"]
+    assert counts(api, repo_id) == {}
+    for type_id, digest in (("docker_manifest", manifest_digest), ("docker_blob", layer_digest)):
+        hexd = digest.split(":")[1]
+        assert not (stack.storage / "content" / type_id / hexd[:2] / hexd[2:]).exists()
+    resp = requests.get(f"{api.base}/v2/{repo_id}/tags/list")
+    assert resp.status_code == 404 and resp.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_token_endpoint_refusing(api, registry, tmp_path, request):
+    realm, cert, _ = start_token_server(request, tmp_path, "--user", "alice:s3cret")
+    reg = start_registry(request, tmp_path / "reg", "token", realm, str(cert),
+                         data_from=registry.dir)
+    repo_id = create_repo(api, reg.url, upstream_name=WILD, basic_auth_username="alice",
+                          basic_auth_password="wrong")
+    [report] = sync(api, repo_id)
+    assert report["state"] == "error"
+    assert "refused" in report["error"]["description"], report["error"]
+    assert "wrong" not in json.dumps(report)
+    assert counts(api, repo_id) == {}
+

@@ -1,0 +1,62 @@
+"""A regular (non-editable) install imports under ``pulp2ng.*`` and starts."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import time
+
+import requests
+
+from tests.stack import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_wheel_installs_imports_and_starts(tmp_path, database):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(dist),
+                    ROOT], check=True, capture_output=True)
+    [wheel] = list(dist.glob("pulp2ng-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = subprocess.run([str(venv / "bin/python"), "-c", "import sysconfig;"
+                           "print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    # Dependencies come from the test environment; pulp2ng itself only from the wheel (a
+    # path entry does not run the editable install's .pth hook, so it cannot leak in).
+    with open(os.path.join(site, "deps.pth"), "w") as fh:
+        fh.write(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", str(wheel)],
+                   check=True, capture_output=True)
+    probe = subprocess.run(
+        [str(venv / "bin/python"), "-c",
+         "import pulp2ng, pulp2ng.server.app, pulp2ng.importers.iso.importer, "
+         "pulp2ng.distributors.iso.distributor; from pulp2ng.config import load_settings;"
+         "print(pulp2ng.__file__); print(load_settings().get('server', 'host'))"],
+        check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    assert probe[0].startswith(str(venv)) and probe[1] == "127.0.0.1"
+
+    port = free_port()
+    env = {**os.environ, "PULP2NG_DATABASE_URL": database, "PULP2NG_DATABASE_NAME": "wheel",
+           "PULP2NG_SERVER_PORT": str(port), "PULP2NG_STORAGE_DIR": str(tmp_path / "s"),
+           # the test plugin's entry points are visible through deps.pth; make it importable
+           "PYTHONPATH": os.path.join(ROOT, "tests", "plugins")}
+    api = subprocess.Popen([str(venv / "bin/pulp2ng"), "api"], env=env, cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status = requests.get(f"http://127.0.0.1:{port}/pulp/api/v2/status/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert api.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status.json()["database_connection"]["connected"] is True
+        importers = requests.get(f"http://127.0.0.1:{port}/pulp/api/v2/plugins/importers/",
+                                 auth=("admin", "admin")).json()
+        assert "iso_importer" in {i["id"] for i in importers}
+    finally:
+        api.terminate()
+        api.wait(10)

@@ -1,0 +1,1 @@
+"""Unit tests for pulp2ng."""

@@ -1,0 +1,1 @@
+"""Tests for the container registry client and registry-serving helpers."""
