@@ -63,7 +63,8 @@ def load_settings(path: str | os.PathLike | None = None, environ=None) -> Settin
     """Merge defaults, the config file and environment overrides into Settings."""
     environ = os.environ if environ is None else environ
     parser = configparser.ConfigParser(interpolation=None)
-    defaults = DEFAULTS_FILE if DEFAULTS_FILE.exists() else _SOURCE_TREE_DEFAULTS
+    # A source checkout reads etc/ directly; an installed wheel carries a copy in the package.
+    defaults = _SOURCE_TREE_DEFAULTS if _SOURCE_TREE_DEFAULTS.is_file() else DEFAULTS_FILE
     with open(defaults, encoding="utf-8") as fh:
         parser.read_file(fh)
     path = path or environ.get("PULP2NG_CONFIG")
