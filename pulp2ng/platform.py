@@ -9,7 +9,7 @@ from pulp2ng.config import Settings, load_settings
 from pulp2ng.content.storage import ContentStorage
 from pulp2ng.db.store import Store, connect
 from pulp2ng.loader import PluginRegistry, load_plugins
-from pulp2ng.tasking.celery_app import make_celery
+from pulp2ng.tasking.celery_app import make_celery, prepare_broker
 
 
 @dataclass
@@ -34,8 +34,9 @@ class Platform:
         return platform
 
     def prepare_database(self) -> None:
-        """Create platform and unit-type indexes (idempotent)."""
+        """Create platform and unit-type indexes and the broker's collections (idempotent)."""
         self.store.ensure_indexes()
+        prepare_broker(self.settings)
         for unit_type in self.plugins.types.values():
             self.store.ensure_unit_indexes(unit_type.id, list(unit_type.unit_key),
                                            unit_type.search_indexes)

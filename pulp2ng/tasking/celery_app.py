@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pymongo
 from celery import Celery
+from kombu.transport.mongodb import Channel as MongoChannel
+from pymongo.errors import CollectionInvalid
 
 
 def broker_url(settings) -> str:
@@ -16,6 +19,25 @@ def broker_url(settings) -> str:
     if base.count("/") > 2:  # mongodb://host/dbname → replace the database name
         base = base.rsplit("/", 1)[0]
     return f"{base}/{settings.get('database', 'name')}_broker" + (f"?{query}" if query else "")
+
+
+def prepare_broker(settings) -> None:
+    """Create the MongoDB transport's capped broadcast collection before any worker connects.
+
+    kombu checks for it and then creates it as each connection opens, so two workers starting
+    together can race and one dies with ``CollectionInvalid`` (on real MongoDB as on the
+    embedded server). Creating it once here, tolerating a concurrent creator, closes the window.
+    """
+    url = broker_url(settings)
+    if not url.startswith(("mongodb://", "mongodb+srv://")):
+        return
+    with pymongo.MongoClient(url) as client:
+        try:
+            client.get_default_database().create_collection(
+                MongoChannel.broadcast_collection, capped=True,
+                size=MongoChannel.capped_queue_size)
+        except CollectionInvalid:
+            pass  # already there, possibly created by a process starting alongside
 
 
 def make_celery(settings) -> Celery:

@@ -91,15 +91,8 @@ def ostree_repo(api, feed, dist_config=None, **config):
     return repo_id
 
 
-def sync(api, repo_id, **override):
-    response = api.post(f"{API}/repositories/{repo_id}/actions/sync/",
-                        json={"override_config": override} if override else {})
-    assert response.status_code == 202, response.text
-    return api.wait_all(response.json()["spawned_tasks"][0]["task_id"], timeout=180)
-
-
 def synced(api, repo_id, **override):
-    reports = sync(api, repo_id, **override)
+    reports = api.sync(repo_id, timeout=180, **override)
     assert [r["state"] for r in reports] == ["finished", "finished"], reports
     return reports
 
@@ -246,7 +239,7 @@ def test_upstream_faults_store_and_publish_nothing(api, serve, upstream, tmp_pat
     feed, _ = serve(up.parent)
     repo_id = ostree_repo(api, feed + "repo/", depth=-1,
                           **({"branches": [X86]} if fault == "dangling-ref" else {}))
-    [report] = sync(api, repo_id)
+    [report] = api.sync(repo_id, timeout=180)
     assert report["state"] == "error"
     assert expect in report["error"]["description"], report["error"]
     assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
@@ -284,7 +277,7 @@ def test_gpg_signed_commits_verified_and_published(api, db, serve, signed_upstre
     wrong = run("gpg", "--homedir", other, "--armor", "--export").stdout
     run("gpgconf", "--homedir", other, "--kill", "all", check=False)
     bad = ostree_repo(api, feed + "repo/", branches=[X86], gpg_verify=True, gpg_keys=[wrong])
-    [report] = sync(api, bad)
+    [report] = api.sync(bad, timeout=180)
     assert report["state"] == "error" and "signature" in report["error"]["description"]
     assert api.get(f"{API}/repositories/{bad}/").json()["content_unit_counts"] == {}
 

@@ -74,17 +74,6 @@ def python_repo(api, feed, relative_url=None, **config):
     return repo_id
 
 
-def start_sync(api, repo_id, **override):
-    response = api.post(f"{API}/repositories/{repo_id}/actions/sync/",
-                        json={"override_config": override} if override else {})
-    assert response.status_code == 202, response.text
-    return response.json()["spawned_tasks"][0]["task_id"]
-
-
-def sync(api, repo_id, **override):
-    return api.wait_all(start_sync(api, repo_id, **override))
-
-
 def counts(api, repo_id):
     return api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"]
 
@@ -140,7 +129,7 @@ def test_seed_include_and_exclude_forms(api, upstream, dist):
                           both("pip_tools-2.1", "scipy-1.1")),
     }
     repos = {case: python_repo(api, feed, **config) for case, (config, _) in cases.items()}
-    tasks = {case: start_sync(api, repo_id) for case, repo_id in repos.items()}
+    tasks = {case: api.start_sync(repo_id) for case, repo_id in repos.items()}
     for case, (_config, expected) in cases.items():
         reports = api.wait_all(tasks[case])
         assert [r["state"] for r in reports] == ["finished", "finished"], (case, reports)
@@ -153,7 +142,7 @@ def test_sync_publish_pip_install_chain_and_noop(api, upstream, dist, tmp_path):
     feed, log, _tree = upstream()
     config = {"includes": ["django~=2.0", "shelf-reader", "scipy"]}
     repo_id = python_repo(api, feed, **config)
-    sync_report, publish_report = sync(api, repo_id)
+    sync_report, publish_report = api.sync(repo_id)
     assert sync_report["state"] == "finished", sync_report
     assert publish_report["state"] == "finished", publish_report
     steps = {s["step_type"]: s for s in sync_report["progress_report"]["python_importer"]}
@@ -201,14 +190,14 @@ def test_sync_publish_pip_install_chain_and_noop(api, upstream, dist, tmp_path):
 
     # A second pulp2ng repository syncs from the first one's published tree.
     second = python_repo(api, web, includes=["django~=2.0,!=2.0.1", "shelf-reader"])
-    reports = sync(api, second)
+    reports = api.sync(second)
     assert [r["state"] for r in reports] == ["finished", "finished"], reports
     assert published_files(api, second) == both("django-2.0", "django-2.1", "shelf_reader-0.1",
                                                 "shelf_reader-0.2")
 
     # A no-op re-sync reads the index pages again but downloads no file.
     before = log.read_text().splitlines()
-    reports = sync(api, repo_id)
+    reports = api.sync(repo_id)
     assert reports[0]["state"] == "finished"
     assert reports[0]["result"]["added_count"] == 0
     fetched = log.read_text().splitlines()[len(before):]
@@ -220,11 +209,11 @@ def test_mirror_and_additive(api, upstream):
     additive = python_repo(api, feed, includes=["scipy==1.0"])
     mirror = python_repo(api, feed, includes=["scipy==1.0"], remove_missing=True)
     for repo_id in (additive, mirror):
-        assert sync(api, repo_id)[0]["state"] == "finished"
+        assert api.sync(repo_id)[0]["state"] == "finished"
         assert published_files(api, repo_id) == both("scipy-1.0")
     removed = {}
     for repo_id in (additive, mirror):
-        reports = sync(api, repo_id, includes=["scipy==1.1"])
+        reports = api.sync(repo_id, includes=["scipy==1.1"])
         assert reports[0]["state"] == "finished"
         removed[repo_id] = reports[0]["result"]["removed_count"]
     assert removed == {additive: 0, mirror: 2}
@@ -263,7 +252,7 @@ def _hostile(href):
 def test_upstream_faults_store_and_publish_nothing(api, upstream, fault, args, edit, message):
     feed, log, _tree = upstream(*args, edit=edit)
     repo_id = python_repo(api, feed, includes=["django==2.0", "pip-tools==1.11"])
-    reports = sync(api, repo_id)
+    reports = api.sync(repo_id)
     assert [r["state"] for r in reports] == ["error"], (fault, reports)
     assert message in reports[0]["error"]["description"], reports[0]["error"]
     assert counts(api, repo_id) == {}
@@ -295,7 +284,7 @@ def test_file_feed_syncs_a_local_tree(api, tmp_path):
     name = f"localonly-{uuid.uuid4().hex[:6]}"
     dist, tree = local_index(tmp_path, f"{name}==1.0", f"{name}==1.1")
     repo_id = python_repo(api, tree.as_uri() + "/", includes=[f"{name}>=1.1"])
-    reports = sync(api, repo_id)
+    reports = api.sync(repo_id)
     assert [r["state"] for r in reports] == ["finished", "finished"], reports
     steps = {s["step_type"]: s for s in reports[0]["progress_report"]["python_importer"]}
     assert steps["sync_step_download_packages"]["num_success"] == 1  # read from disk
@@ -319,7 +308,7 @@ def test_cancel_running_sync_stores_nothing(api, tmp_path):
     files = {f"{name.replace('-', '_')}-1.{i}-py3-none-any.whl" for i in range(4)}
     # Four 256 KiB wheels, one at a time at 50 kB/s: about 20 s unless canceled.
     repo_id = python_repo(api, tree.as_uri(), max_speed=50_000, max_downloads=1)
-    task_id = start_sync(api, repo_id)
+    task_id = api.start_sync(repo_id)
     deadline = time.monotonic() + 30
     while True:
         steps = {s["step_type"]: s["state"] for s in
@@ -334,7 +323,7 @@ def test_cancel_running_sync_stores_nothing(api, tmp_path):
     assert counts(api, repo_id) == {}
     assert stored_units(api, files) == set()
     # The next sync (unthrottled) takes everything.
-    reports = sync(api, repo_id, max_speed=0)
+    reports = api.sync(repo_id, max_speed=0)
     assert [r["state"] for r in reports] == ["finished", "finished"], reports
     assert counts(api, repo_id) == {"python_package": 4}
     assert published_files(api, repo_id) == files

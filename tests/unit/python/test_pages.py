@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 
 import pytest
 import requests
@@ -16,7 +17,7 @@ from pulp2ng.importers.python.metadata import core_metadata_bytes, read_metadata
 
 from .test_index import make_packages, read_log, serve_static, sha256_of
 
-PIP = "/work/main/.venv/bin/pip"
+PIP = [sys.executable, "-m", "pip"]
 
 
 def package_dicts(dist):
@@ -80,7 +81,7 @@ def pip(*args, cwd):
            if not k.startswith("PIP_") and "proxy" not in k.lower()}
     env["PIP_CONFIG_FILE"] = os.devnull
     return subprocess.run(
-        [PIP, *args, "--no-cache-dir", "--disable-pip-version-check", "--only-binary", ":all:"],
+        [*PIP, *args, "--no-cache-dir", "--disable-pip-version-check", "--only-binary", ":all:"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
     )
 
