@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
 from tests.stack import Stack  # noqa: E402
+from pulp3 import run_peer  # noqa: E402  (bench/ is sys.path[0])
 
 API = "/pulp/api/v2"
 PULP3 = {1000: 7.9, 200: 2.07}  # seconds to sync, measured on this machine
@@ -124,20 +125,10 @@ def run_set(stack: Stack, tmp: Path, count: int, size_kb: int) -> None:
     print(f"  fetch each file back           {served:7.2f} ms/file   (Pulp 3 ~{PULP3_SERVE_MS:.0f})")
 
 
-def run_pulp3(peer: Path, count: int, size_kb: int, tmp: Path) -> None:
+def run_pulp3(peer: Path, count: int, size_kb: int) -> None:
     """Pulp 3's own benchmark (the peer's bench.py) for the same data-set size."""
-    import json
-    import os as _os
-
-    env = {**_os.environ}
-    subprocess.run(["bash", str(peer / "setup.sh")], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    venv = Path(env.get("VENV", Path(env.get("PULP3_HOME", "/tmp/pulp3")) / "venv"))
-    out = tmp / f"pulp3-{count}x{size_kb}.json"
-    subprocess.run([str(venv / "bin/python"), str(peer / "bench.py"), "--files", str(count),
-                    "--file-size", str(size_kb), "--skip-python", "--json", str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
-    f = json.loads(out.read_text())["file"]
+    f = run_peer(peer, "--files", str(count), "--file-size", str(size_kb * 1024),
+                 "--skip-python")["file"]
     print(f"  Pulp 3 sync                    {f['sync']['wall_s']:7.2f} s")
     print(f"  Pulp 3 no-op re-sync           {f['resync_noop']['wall_s']:7.2f} s")
     print(f"  Pulp 3 publish                 {f['publish']['wall_s']:7.2f} s")
@@ -164,7 +155,7 @@ def main() -> int:
     if args.pulp3:
         for count, size_kb in sets:
             print(f"\n== Pulp 3, {count} files x {size_kb} KiB")
-            run_pulp3(args.pulp3.resolve(), count, size_kb, tmp)
+            run_pulp3(args.pulp3, count, size_kb)
     return 0
 
 

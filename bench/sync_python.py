@@ -12,9 +12,10 @@ Upstream: ``make_py_packages.py`` wheels (20 projects x 5 versions = 100 wheels)
   (no includes, ``remove_missing``) and its no-op re-sync.
 
 Pulp 3 reference (issue 5, ``../shared/peers/pulp3/``): 2.0 s for 100 wheels, 1.7 s no-op
-re-sync; ``--pulp3`` is not wired to the peer scripts yet, so these are printed as quoted.
+re-sync, printed as quoted; ``--pulp3 DIR`` also measures Pulp 3 now, on the same set sizes,
+after pulp2ng's run.
 
-    .venv/bin/python bench/sync_python.py [--mirror-projects 2000]
+    .venv/bin/python bench/sync_python.py [--mirror-projects 2000] [--pulp3 ../shared/peers/pulp3]
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
 from tests.stack import Stack  # noqa: E402
+from pulp3 import run_peer  # noqa: E402  (bench/ is sys.path[0])
 
 API = "/pulp/api/v2"
 FX = ROOT / "tests" / "fixtures"
@@ -146,7 +148,8 @@ def line(label: str, seconds: float, extra: str = "") -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mirror-projects", type=int, default=2000)
-    ap.add_argument("--pulp3", action="store_true", help="not implemented: prints quoted numbers")
+    ap.add_argument("--pulp3", type=Path, metavar="DIR",
+                    help="peers/pulp3 folder: also run Pulp 3 on the same 100-wheel set")
     ap.add_argument("--profile", metavar="OUT", help="run one worker under py-spy (raw "
                     "format) during the first sync and the no-op re-sync; writes OUT-first.txt "
                     "and OUT-noop.txt")
@@ -205,9 +208,6 @@ def main() -> None:
             own, total, reports = run(api, f"{API}/repositories/mirror/actions/sync/", {})
             line(f"mirror no-op re-sync {len(specs)}", own,
                  f"   (+ publish {total:.2f} s)" + steps(reports[0]))
-        if opts.pulp3:
-            print("--pulp3: the peer run is not wired up; the Pulp 3 numbers above are quoted "
-                  "from issue 5")
     finally:
         if stack:
             stack.stop()
@@ -216,6 +216,19 @@ def main() -> None:
             proc.wait(5)
         db.stop()
         shutil.rmtree(work, ignore_errors=True)
+    if opts.pulp3:
+        run_pulp3(opts.pulp3)
+
+
+def run_pulp3(peer: Path) -> None:
+    """The peer's own benchmark on 20 projects x 5 versions (100 wheels), after ours."""
+    y = run_peer(peer, "--projects", "20", "--versions", "5", "--files", "1",
+                 "--fetch", "0")["python"]
+    print(f"\n== Pulp 3, {y['synced_units']} wheels (measured now)")
+    print(f"{'sync 100 wheels':34s} {y['sync']['wall_s']:7.3f} s")
+    print(f"{'no-op re-sync':34s} {y['resync_noop']['wall_s']:7.3f} s")
+    print(f"{'publish':34s} {y['publish']['wall_s']:7.3f} s")
+    print(f"{'pip download 1 wheel':34s} {y['pip_download_s']:7.3f} s")
 
 
 if __name__ == "__main__":

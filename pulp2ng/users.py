@@ -39,12 +39,17 @@ def ensure_admin(store, login: str, password: str) -> None:
     )
 
 
+def user_has_password(store, login: str, password: str) -> bool:
+    user = store.users.find_one({"_id": login}, {"password": 1})
+    return bool(user) and check_password(password, user.get("password", ""))
+
+
 class Authenticator:
     """Verifies basic-auth credentials against ``users``, caching successes.
 
     The cache key is an HMAC of the credentials under a per-process random key, so the
-    cache never holds a password; an entry lives ``CACHE_SECONDS`` and is dropped when
-    the stored hash changes.
+    cache never holds a password; an entry lives ``CACHE_SECONDS``, so a changed password
+    stops working for a cached login within that time.
     """
 
     def __init__(self, store):
@@ -60,11 +65,10 @@ class Authenticator:
             hit = self._cache.get(token)
         if hit and now - hit[1] < CACHE_SECONDS:
             return True
-        user = self.store.users.find_one({"_id": login}, {"password": 1})
-        if not user or not check_password(password, user.get("password", "")):
+        if not user_has_password(self.store, login, password):
             return False
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[token] = (user["password"], now)
+            self._cache[token] = (login, now)
         return True

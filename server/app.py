@@ -11,7 +11,7 @@ from flask_smorest import Api
 from pulp2ng import __version__
 from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
 from pulp2ng.platform import Platform
-from pulp2ng.users import Authenticator, ensure_admin
+from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
@@ -24,8 +24,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     check_bind_is_safe(settings)
     platform = platform or Platform.from_settings(settings)
     platform.prepare_database()
-    ensure_admin(platform.store, settings.get("auth", "admin_user"),
-                 settings.get("auth", "admin_password"))
+    admin = settings.get("auth", "admin_user")
+    ensure_admin(platform.store, admin, settings.get("auth", "admin_password"))
+    if not is_loopback(settings.get("server", "host")) and \
+            user_has_password(platform.store, admin, DEFAULT_ADMIN_PASSWORD):
+        # The config may name a new password while the database still holds the default.
+        raise SystemExit(_DEFAULT_PASSWORD_REFUSAL.format(
+            host=settings.get("server", "host"), what=f"user {admin!r} in the database"))
 
     app = Flask("pulp2ng")
     app.config.update(
@@ -67,18 +72,20 @@ def mount_plugin_apps(app, platform) -> None:
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)
 
 
+_DEFAULT_PASSWORD_REFUSAL = (
+    "refusing to bind to {host}: {what} has the default admin password; set "
+    "[auth] admin_password (or PULP2NG_AUTH_ADMIN_PASSWORD) and change it first")
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_bind_is_safe(settings: Settings) -> None:
     """Refuse to listen beyond loopback while the admin password is the default."""
     host = settings.get("server", "host")
-    password = settings.get("auth", "admin_password")
-    if password != DEFAULT_ADMIN_PASSWORD:
-        return
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise SystemExit(
-            f"refusing to bind to {host} with the default admin password: set "
-            "[auth] admin_password (or PULP2NG_AUTH_ADMIN_PASSWORD) first"
-        )
+    if settings.get("auth", "admin_password") == DEFAULT_ADMIN_PASSWORD and not is_loopback(host):
+        raise SystemExit(_DEFAULT_PASSWORD_REFUSAL.format(host=host, what="the configuration"))

@@ -26,6 +26,9 @@ class PlainHTTPChannel(HTTPChannel):
 
 
 def serve(app, host: str, port: int, threads: int = 16) -> None:
-    server = create_server(app, host=host, port=port, threads=threads, ident="pulp2ng")
+    # Uploads stream to disk chunk by chunk, so one PUT may be as large as a client likes
+    # (waitress buffers bodies in temporary files, never in memory; its default cap is 1 GiB).
+    server = create_server(app, host=host, port=port, threads=threads, ident="pulp2ng",
+                           max_request_body_size=1 << 40)
     server.channel_class = PlainHTTPChannel
     server.run()

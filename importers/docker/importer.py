@@ -103,6 +103,7 @@ class DockerImporter(Importer):
         feed, name = config.get("feed"), config.get("upstream_name")
         if not feed or not name:
             raise SyncError("The importer needs a feed and an upstream_name")
+        name = upstream_repository(feed, name)
         progress = Progress(conduit)
         local = RepoContent.load(conduit)
         with conduit.downloader(config) as downloader:
@@ -263,6 +264,14 @@ class RepoContent:
 
     def has_manifest(self, digest: str) -> bool:
         return digest in self.graph.manifests or digest in self.graph.lists
+
+
+def upstream_repository(feed: str, name: str) -> str:
+    """Docker Hub keeps official images under ``library/``: ``busybox`` is ``library/busybox``."""
+    host = urllib.parse.urlsplit(feed).hostname or ""
+    if "/" not in name and host.endswith("docker.io") and host.startswith("registry"):
+        return f"library/{name}"
+    return name
 
 
 def _client(feed, downloader, config) -> RegistryClient:

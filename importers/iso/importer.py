@@ -118,6 +118,7 @@ class IsoImporter(Importer):
                     done.append((result.request.data, result.path))
                     progress.file_done(result.size)
                 elif isinstance(result.error, TaskCanceled):
+                    progress.state("cancelled")
                     raise TaskCanceled()
                 else:
                     errors.append({"name": result.request.data.name, "error": str(result.error)})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pulp2ng.db.store import now
 from pulp2ng.errors import InvalidTaskState, MissingResource, TaskPurgeForbidden
 from pulp2ng.tasking import reservations
+from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import COMPLETE_STATES
 
 PURGEABLE_STATES = ("finished", "error", "skipped")
@@ -39,7 +39,7 @@ def cancel_task(platform, task_id: str) -> None:
         return
     result = store.tasks.update_one(
         {"_id": task_id, "state": {"$in": ["waiting", "running"]}},
-        {"$set": {"state": "canceled", "finish_time": now()}},
+        {"$set": {"state": "canceled", **completion_fields(platform.settings)}},
     )
     if result.modified_count and doc["state"] == "waiting" and doc.get("resource"):
         # A waiting task that never got its message leaves the queue now; one that holds

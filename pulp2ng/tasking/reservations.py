@@ -16,6 +16,7 @@ import logging
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pulp2ng.db.store import now
+from pulp2ng.tasking.completion import completion_fields
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def send(platform, task_id: str, resource: str | None = None) -> None:
                 {"_id": task_id, "state": "waiting"},
                 {"$set": {
                     "state": "error",
-                    "finish_time": now(),
+                    **completion_fields(platform.settings),
                     "error": {
                         "code": "PLP0000",
                         "description": f"Could not queue the task: {exc}",
@@ -77,6 +78,7 @@ def heal(platform) -> None:
     """Repair what a crash between two steps can leave behind; run by the scheduler.
 
     - a reservation whose task is complete (or gone) is released, which starts the next task;
+    - a reservation whose task is still waiting, unreceived, has its message sent again;
     - a resource with waiting tasks but no reservation is kicked;
     - an unreserved waiting task no worker received is sent again.
     Sending twice is harmless: a task runs only on its ``waiting`` → ``running`` transition.
@@ -84,9 +86,12 @@ def heal(platform) -> None:
     store = platform.store
     cutoff = now() - STALE_AFTER
     for held in store.reservations.find({"since": {"$lt": cutoff}}):
-        task = store.tasks.find_one({"_id": held["task_id"]}, {"state": 1})
+        task = store.tasks.find_one({"_id": held["task_id"]},
+                                    {"state": 1, "worker_name": 1, "resent_at": 1})
         if task is None or task["state"] in ("finished", "error", "canceled", "skipped"):
             release(platform, held["_id"], held["task_id"])
+        elif task["state"] == "waiting" and not task.get("worker_name"):
+            _resend(platform, task, cutoff, held["_id"])  # its message was lost
     stale = store.tasks.find(
         {"state": "waiting", "created": {"$lt": cutoff}, "worker_name": None},
         {"resource": 1, "resent_at": 1},
@@ -98,6 +103,13 @@ def heal(platform) -> None:
             if resource not in kicked:
                 kicked.add(resource)
                 kick(platform, resource)
-        elif not task.get("resent_at") or task["resent_at"] < cutoff:
-            store.tasks.update_one({"_id": task["_id"]}, {"$set": {"resent_at": now()}})
-            send(platform, task["_id"])
+        else:
+            _resend(platform, task, cutoff)
+
+
+def _resend(platform, task: dict, cutoff, resource: str | None = None) -> None:
+    """Send a waiting task's message again, at most once per ``STALE_AFTER``."""
+    if task.get("resent_at") and task["resent_at"] >= cutoff:
+        return
+    platform.store.tasks.update_one({"_id": task["_id"]}, {"$set": {"resent_at": now()}})
+    send(platform, task["_id"], resource)

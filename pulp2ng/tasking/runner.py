@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -13,6 +12,7 @@ from pymongo import ReturnDocument
 from pulp2ng.db.store import now
 from pulp2ng.errors import PulpError, TaskCanceled
 from pulp2ng.tasking import registry, reservations
+from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import TaskResult
 
 log = logging.getLogger(__name__)
@@ -126,10 +126,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
 
 def finish(platform, task_id: str, update: dict) -> None:
     """Write the final state unless the task is already complete (a cancel sticks)."""
-    retention = platform.settings.getint("tasks", "task_retention")
-    finished_at = now()
-    update = dict(update, finish_time=finished_at,
-                  expire_at=finished_at + dt.timedelta(seconds=retention))
+    update = dict(update, **completion_fields(platform.settings))
     platform.store.tasks.update_one({"_id": task_id, "state": "running"}, {"$set": update})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -24,7 +25,16 @@ def tick(platform, name: str) -> None:
     schedules.fire_due(platform)
     # TTL indexes do this on MongoDB; doing it here too keeps servers without TTL honest.
     platform.store.tasks.delete_many({"expire_at": {"$lt": now()}})
+    purge_history(platform)
     uploads.expire_uploads(platform)
+
+
+def purge_history(platform) -> None:
+    """Drop sync and publish history older than ``tasks.history_retention_days``."""
+    days = platform.settings.getint("tasks", "history_retention_days")
+    cutoff = now() - dt.timedelta(days=days)
+    for collection in (platform.store.sync_results, platform.store.publish_results):
+        collection.delete_many({"started": {"$lt": cutoff}})
 
 
 def run_scheduler(settings, name: str) -> int:

@@ -39,3 +39,23 @@ def test_stale_reservation_and_lost_message_are_recovered(api, stack, repo_facto
     report = api.wait_task(lost, timeout=30)
     assert report["state"] == "error" and report["error"]["code"] == "PLP0009"  # it ran
     assert store.reserved_resources.find_one({"_id": resource}) is None
+
+
+def test_reserved_task_whose_message_was_lost_is_sent_again(api, stack, repo_factory):
+    """The holder of a reservation is still waiting and no worker ever received it."""
+    repo = repo_factory(importer_type_id="harness_importer")["id"]
+    resource = f"repository:{repo}"
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    store = db(stack)
+    holder = str(uuid.uuid4())
+    store.task_status.insert_one({
+        "_id": holder, "task_id": holder, "task_type": "pulp2ng.tasks.repository.sync",
+        "state": "waiting", "tags": [f"pulp:repository:{repo}"], "resource": resource,
+        "seq": 0, "kwargs": {"repo_id": repo, "override_config": {"num_units": 1}},
+        "worker_name": None, "created": old, "progress_report": {}, "spawned_tasks": []})
+    store.reserved_resources.insert_one({"_id": resource, "task_id": holder, "since": old})
+    queued = api.start_sync(repo, num_units=2)
+    assert api.wait_task(holder, timeout=30)["state"] == "finished"
+    assert api.wait_task(queued, timeout=30)["state"] == "finished"
+    counts = api.get(f"{API}/repositories/{repo}/").json()["content_unit_counts"]
+    assert counts == {"harness_unit": 2}

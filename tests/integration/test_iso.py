@@ -85,8 +85,8 @@ def test_sync_auto_publish_and_download_every_byte(api, serve, tmp_path):
 def test_bad_upstream_stores_and_publishes_nothing(api, serve, tmp_path, fault):
     up = tmp_path / "up"
     rows = unique_upstream(up, 4)
-    if fault == "wrong checksum":
-        (up / "file-1.iso").write_bytes(b"tampered")
+    if fault == "wrong checksum":  # same size, other bytes: only the sha256 can tell
+        (up / "file-1.iso").write_bytes(b"x" * rows["file-1.iso"][1])
     else:
         (up / "file-2.iso").unlink()
     feed, _ = serve(up)
@@ -94,5 +94,10 @@ def test_bad_upstream_stores_and_publishes_nothing(api, serve, tmp_path, fault):
     [report] = sync(api, repo_id)
     assert report["state"] == "error", fault
     assert "file-" in report["error"]["description"]
+    if fault == "wrong checksum":
+        assert "Checksum mismatch" in report["error"]["description"]
+        tampered = api.post(f"{API}/content/units/iso/search/", json={
+            "criteria": {"filters": {"checksum": rows["file-1.iso"][0]}}}).json()
+        assert tampered == []   # no unit claims the content that failed verification
     assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
     assert requests.get(f"{api.base}/pulp/isos/{repo_id}/PULP_MANIFEST").status_code == 404

@@ -1,7 +1,6 @@
 """Python uploads (import_upload of a wheel or sdist) and copies between repositories.
 
-Kept apart from test_python.py because the upload and associate endpoints were built in
-parallel: where they are missing, every test here skips with the reason.
+Kept apart from test_python.py, which covers syncs.
 """
 
 import hashlib
@@ -24,12 +23,6 @@ def wheels(tmp_path_factory):
                     "--spec", "upload-demo==1.0", "--spec", "upload-demo==2.0"],
                    check=True, capture_output=True)
     return out
-
-
-@pytest.fixture
-def uploads(api):
-    if api.post(f"{API}/content/uploads/").status_code in (404, 405):
-        pytest.skip("POST /pulp/api/v2/content/uploads/ is not implemented yet")
 
 
 def new_repo(api, repo_id=None):
@@ -62,7 +55,7 @@ def publish(api, repo_id):
     assert [r["state"] for r in api.wait_report(response)] == ["finished"]
 
 
-def test_upload_wheel_and_sdist_then_copy(api, uploads, wheels):
+def test_upload_wheel_and_sdist_then_copy(api, wheels):
     repo_id = new_repo(api)
     files = ["upload_demo-1.0-py3-none-any.whl", "upload_demo-1.0.tar.gz",
              "upload_demo-2.0-py3-none-any.whl"]
@@ -87,7 +80,7 @@ def test_upload_wheel_and_sdist_then_copy(api, uploads, wheels):
 
 
 @pytest.mark.parametrize("problem", ["sha256", "filename"])
-def test_upload_must_match_its_unit_key(api, uploads, wheels, problem):
+def test_upload_must_match_its_unit_key(api, wheels, problem):
     repo_id = new_repo(api)
     path = wheels / "upload_demo-1.0-py3-none-any.whl"
     key = {"filename": path.name, "sha256": "0" * 64}

@@ -106,6 +106,7 @@ def test_cancel_during_sync(api, serve, tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert history[0]["result"] == "canceled"
+    assert api.task(task_id)["progress_report"]["iso_importer"]["state"] == "cancelled"
 
 
 def test_schedule_lifecycle(api, serve, tmp_path):

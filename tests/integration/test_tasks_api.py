@@ -112,3 +112,27 @@ def test_purge_completed_tasks(api, repo_factory):
     assert response.status_code == 204
     assert api.get(f"{API}/tasks/{ok}/").status_code == 404
     assert api.get(f"{API}/tasks/{bad}/").status_code == 404
+
+
+def test_completed_tasks_expire_after_the_retention(make_stack):
+    """Finished and canceled tasks alike leave once ``task_retention`` has passed."""
+    stack = make_stack(workers=1, scheduler=True,
+                       extra_env={"PULP2NG_TASKS_TASK_RETENTION": "1"})
+    api = stack.api
+    repo_id = f"ttl-{uuid.uuid4().hex[:8]}"
+    assert api.post(f"{API}/repositories/", json={
+        "id": repo_id, "importer_type_id": "harness_importer"}).status_code == 201
+    blocker = sync(api, repo_id, sleep=30)
+    waiting = sync(api, repo_id)
+    assert api.delete(f"{API}/tasks/{waiting}/").status_code == 200
+    assert api.delete(f"{API}/tasks/{blocker}/").status_code == 200
+    assert api.wait_task(blocker, timeout=20)["state"] == "canceled"
+    finished = sync(api, repo_id)
+    assert api.wait_task(finished)["state"] == "finished"
+    deadline = time.monotonic() + 30
+    gone = set()
+    while gone != {blocker, waiting, finished}:
+        assert time.monotonic() < deadline, f"still there: {({blocker, waiting, finished} - gone)}"
+        time.sleep(0.2)
+        gone = {t for t in (blocker, waiting, finished)
+                if api.get(f"{API}/tasks/{t}/").status_code == 404}

@@ -105,3 +105,11 @@ def test_catalog_page():
     assert link == '</v2/_catalog?last=b%2Fx&n=2>; rel="next"'
     assert catalog_page(["b/x", "a/y", "c/z"], n=2, last="b/x") == (
         {"repositories": ["c/z"]}, None)
+
+
+def test_docker_hub_official_images_live_under_library():
+    from pulp2ng.importers.docker.importer import upstream_repository
+
+    assert upstream_repository("https://registry-1.docker.io", "busybox") == "library/busybox"
+    assert upstream_repository("https://registry-1.docker.io", "me/app") == "me/app"
+    assert upstream_repository("http://127.0.0.1:5000", "busybox") == "busybox"

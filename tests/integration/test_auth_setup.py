@@ -1,0 +1,37 @@
+"""Admin set-up against the real database: the default password never reaches a public bind."""
+
+import uuid
+
+import pytest
+
+from pulp2ng.config import load_settings
+from pulp2ng.db.store import connect
+from pulp2ng.server.app import create_app
+from pulp2ng.users import Authenticator, ensure_admin, hash_password
+
+
+def settings_for(database, tmp_path, **auth):
+    return load_settings(environ={}).with_overrides(
+        database={"url": database, "name": f"auth-{uuid.uuid4().hex[:8]}"},
+        storage={"dir": str(tmp_path / "storage")},
+        server={"host": "0.0.0.0"},
+        auth={"admin_user": "admin", **auth})
+
+
+def test_public_bind_refused_while_the_database_keeps_the_default_password(database, tmp_path):
+    settings = settings_for(database, tmp_path, admin_password="s3cret")
+    store = connect(settings)
+    ensure_admin(store, "admin", "admin")     # an earlier start on loopback, with the default
+    with pytest.raises(SystemExit, match="user 'admin' in the database"):
+        create_app(settings)
+    store.users.update_one({"_id": "admin"}, {"$set": {"password": hash_password("s3cret")}})
+    assert create_app(settings) is not None   # changed password: the public bind is allowed
+
+
+def test_authenticator_accepts_only_the_stored_password(database, tmp_path):
+    store = connect(settings_for(database, tmp_path))
+    ensure_admin(store, "admin", "right")
+    auth = Authenticator(store)
+    assert auth.verify("admin", "right") and auth.verify("admin", "right")  # second: cached
+    assert not auth.verify("admin", "wrong")
+    assert not auth.verify("nobody", "right")
