@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.integration.test_python import counts, published_files
+from tests.integration.test_python import counts, published_files, stored_units
 
 API = "/pulp/api/v2"
 
@@ -91,4 +91,7 @@ def test_upload_must_match_its_unit_key(api, wheels, problem):
     report = upload(api, repo_id, path, key)
     assert report["state"] == "error", report
     assert message in report["error"]["description"], report["error"]
+    assert report["error"]["code"] == "PLP0047"
     assert counts(api, repo_id) == {}
+    if problem == "filename":   # the claimed file was never stored under any repository
+        assert stored_units(api, [key["filename"]]) == set()
