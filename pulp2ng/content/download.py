@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
@@ -35,6 +36,8 @@ STANDARD_KEYS = (
 #: Importer keys whose values the API never echoes.
 SECRET_KEYS = ("basic_auth_password", "proxy_password", "ssl_client_key")
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
+#: What reading a response body raises when the connection breaks (a truncated body too).
+_BODY_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError)
 
 
 @dataclass
@@ -243,8 +246,7 @@ class Downloader:
         """Stream one file into ``temp_dir`` and verify it; never raises for the file."""
         dest = self.temp_dir / f"dl-{os.urandom(12).hex()}"
         try:
-            with self.open_url(req.url) as body:
-                digest, size = self._write(body, dest, req)
+            digest, size = self._fetch(req, dest)
             self._verify(req, digest, size)
             return DownloadResult(req, dest, digest, size)
         except TaskCanceled:
@@ -255,6 +257,22 @@ class Downloader:
             if not isinstance(exc, (SyncError, ContentValidationError)):
                 exc = SyncError(f"Could not fetch {req.url}: {exc}", url=req.url)
             return DownloadResult(req, error=exc)
+
+    def _fetch(self, req: DownloadRequest, dest: Path) -> tuple[str, int]:
+        """Stream ``req`` into ``dest``; a connection lost mid-body starts it over (``retries``)."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                with self.open_url(req.url) as body:
+                    return self._write(body, dest, req)
+            except _BODY_ERRORS:
+                if attempt == self.retries:
+                    raise
+            if self.canceled():
+                raise TaskCanceled()
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
 
     def _write(self, body, dest: Path, req: DownloadRequest) -> tuple[str, int]:
         sha = hashlib.sha256()

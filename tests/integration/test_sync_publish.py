@@ -223,15 +223,30 @@ def test_wrong_size_and_http_errors(api, serve, tmp_path):
     assert_rejected(api, iso_repo(api, feed, retries=0), "Could not read the manifest")
 
 
+def test_transient_server_errors_are_retried(api, serve, tmp_path):
+    rows = unique_upstream(tmp_path / "up", 3)
+    feed, log = serve(tmp_path / "up", "--fail", r"file-1\.iso=500", "--fail-first", "2")
+    repo = iso_repo(api, feed, retries=2)
+    assert {r["state"] for r in api.sync(repo)} == {"finished"}
+    fetched = requests.get(f"{api.base}/pulp/isos/{repo}/file-1.iso").content
+    assert hashlib.sha256(fetched).hexdigest() == rows["file-1.iso"][0]
+    assert log.read_text().count("GET /file-1.iso 500") == 2
+
+
 class _Truncating(http.server.BaseHTTPRequestHandler):
-    """Announces the full length of a file but sends only half of it."""
+    """Announces the full length of a file but sends only half of it (the first
+    ``truncate_first`` times; -1: always)."""
 
     body = b""
     manifest = b""
+    truncate_first = -1
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         data = self.manifest if self.path.endswith("PULP_MANIFEST") else self.body
-        cut = data if self.path.endswith("PULP_MANIFEST") else data[: len(data) // 2]
+        cut = data
+        if not self.path.endswith("PULP_MANIFEST") and type(self).truncate_first != 0:
+            type(self).truncate_first -= 1
+            cut = data[: len(data) // 2]
         self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -254,6 +269,22 @@ def test_truncated_body_is_rejected(api):
         feed = f"http://127.0.0.1:{server.server_address[1]}/"
         report = assert_rejected(api, iso_repo(api, feed, retries=0), "big.iso")
         assert report["error"]["data"]["iso_error_messages"][0]["name"] == "big.iso"
+    finally:
+        server.shutdown()
+
+
+def test_body_cut_once_is_downloaded_again(api):
+    body = os.urandom(200_000)
+    handler = type("H", (_Truncating,), {
+        "body": body, "truncate_first": 1,
+        "manifest": f"big.iso,{hashlib.sha256(body).hexdigest()},{len(body)}\n".encode()})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        repo = iso_repo(api, f"http://127.0.0.1:{server.server_address[1]}/", retries=1)
+        assert {r["state"] for r in api.sync(repo)} == {"finished"}
+        assert requests.get(f"{api.base}/pulp/isos/{repo}/big.iso").content == body
+        assert handler.truncate_first == 0   # the first answer really was cut
     finally:
         server.shutdown()
 
