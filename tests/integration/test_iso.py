@@ -101,3 +101,26 @@ def test_bad_upstream_stores_and_publishes_nothing(api, serve, tmp_path, fault):
         assert tampered == []   # no unit claims the content that failed verification
     assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
     assert requests.get(f"{api.base}/pulp/isos/{repo_id}/PULP_MANIFEST").status_code == 404
+
+
+@pytest.mark.parametrize("bad", ["/abs/path", "../up", "a/../../b"])
+def test_relative_url_must_be_relative(api, bad):
+    response = api.post(f"{API}/repositories/", json={
+        "id": f"iso-{uuid.uuid4().hex[:8]}",
+        "distributors": [{"distributor_type_id": "iso_distributor", "distributor_id": "d",
+                          "distributor_config": {"relative_url": bad}}]})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"].startswith("PLP")
+    assert "relative_url" in response.json()["error_message"]
+
+
+def test_relative_url_may_not_clash_with_another_repository(api):
+    first = iso_repo(api, "http://127.0.0.1:9/")          # publishes under its id
+    second = f"iso-{uuid.uuid4().hex[:8]}"
+    response = api.post(f"{API}/repositories/", json={
+        "id": second, "distributors": [{
+            "distributor_type_id": "iso_distributor", "distributor_id": "d",
+            "distributor_config": {"relative_url": first}}]})
+    assert response.status_code == 400, response.text
+    assert first in response.json()["error_message"]
+    assert api.get(f"{API}/repositories/{second}/").status_code == 404   # nothing created
