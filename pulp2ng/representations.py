@@ -91,6 +91,14 @@ def distributor(dist: dict) -> dict:
     })
 
 
+def only_fields(docs: list[dict], fields: list[str] | None, always: set[str]) -> list[dict]:
+    """Trim rendered documents to a criteria's ``fields`` (plus what links them: ``always``)."""
+    if not fields:
+        return docs
+    keep = set(fields) | always
+    return [{k: v for k, v in d.items() if k in keep} for d in docs]
+
+
 def task_link(task_id: str) -> dict:
     return {"_href": f"{API}/tasks/{task_id}/", "task_id": task_id}
 

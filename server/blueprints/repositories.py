@@ -52,10 +52,8 @@ def search_repositories():
     stored = parsed.renamed({"id": "_id"})
     docs = list(stored.apply(platform().store.repos.find(stored.filters)))
     result = [_repo_doc(r, options) for r in docs]
-    if parsed.fields:
-        keep = set(parsed.fields) | {"_href", "id", "_id", "importers", "distributors"}
-        result = [{k: v for k, v in d.items() if k in keep} for d in result]
-    return jsonify(result)
+    return jsonify(rep.only_fields(result, parsed.fields,
+                                   {"_href", "id", "_id", "importers", "distributors"}))
 
 
 @blp.route("/repositories/<repo_id>/")
@@ -162,7 +160,8 @@ def search_distributors():
                               else None)
     parsed = parse_criteria(criteria)
     docs = parsed.apply(platform().store.distributors.find(parsed.filters))
-    return jsonify([rep.distributor(d) for d in docs])
+    return jsonify(rep.only_fields([rep.distributor(d) for d in docs], parsed.fields,
+                                   {"_href", "id", "_id", "repo_id"}))
 
 
 # -- actions and history -----------------------------------------------------------------------

@@ -222,6 +222,19 @@ def test_delete_repository_is_a_tagged_task(api):
     assert api.get(f"{API}/repositories/{repo_id}/").status_code == 404
 
 
+def test_failing_removal_hook_is_a_non_fatal_task_error(api):
+    repo_id = rid()
+    api.post(f"{API}/repositories/", json={
+        "id": repo_id, "distributors": [{
+            "distributor_type_id": "harness_distributor", "distributor_id": "d",
+            "distributor_config": {"fail_removal": True}}]})
+    [report] = api.wait_report(api.delete(f"{API}/repositories/{repo_id}/"))
+    assert report["state"] == "finished"                  # the repository is gone anyway
+    assert report["error"]["code"] == "PLP0007"
+    assert "told to fail its removal" in report["error"]["description"]
+    assert api.get(f"{API}/repositories/{repo_id}/").status_code == 404
+
+
 def test_search_repositories_and_distributors(api, repo_factory):
     tag = uuid.uuid4().hex[:6]
     a = repo_factory(id=f"s-{tag}-a", notes={"team": tag},
@@ -242,6 +255,10 @@ def test_search_repositories_and_distributors(api, repo_factory):
     dists = api.post(f"{API}/distributors/search/",
                      json={"criteria": {"filters": {"id": f"d-{tag}"}}}).json()
     assert [(d["repo_id"], d["id"]) for d in dists] == [(a["id"], f"d-{tag}")]
+    got = api.get(f"{API}/distributors/search/",
+                  params={"filters": f'{{"id": "d-{tag}"}}', "field": "auto_publish"}).json()
+    assert [(d["repo_id"], d["id"], d["auto_publish"]) for d in got] == [(a["id"], f"d-{tag}", False)]
+    assert "config" not in got[0]
     assert_error(api.post(f"{API}/repositories/search/", json={}), 400, "PLP1004")
     assert_error(api.post(f"{API}/repositories/search/",
                           json={"criteria": {"filters": {"$where": "1"}}}), 400, "PLP1010")

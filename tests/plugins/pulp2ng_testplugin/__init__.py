@@ -1,8 +1,9 @@
 """A small plugin, installed like any third-party one, that the platform tests drive.
 
 ``harness_importer`` creates ``num_units`` units, can ``sleep`` (cooperatively cancelable)
-and ``fail``; ``harness_distributor`` publishes the unit names into a tree. Configs with an
-``invalid`` key are rejected, so validation paths can be tested.
+and ``fail``; ``harness_distributor`` publishes the unit names into a tree, and with
+``fail_removal`` its removal hook raises. Configs with an ``invalid`` key are rejected, so
+validation paths can be tested.
 """
 
 import time
@@ -76,7 +77,8 @@ class HarnessDistributor(Distributor):
         return PublishReport(True, summary={"units": len(names)})
 
     def distributor_removed(self, repo, config, conduit):
-        pass
+        if config.get_boolean("fail_removal", False):
+            raise RuntimeError("harness distributor told to fail its removal")
 
 
 class DemoDistributor(HarnessDistributor):
