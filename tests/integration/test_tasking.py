@@ -121,6 +121,27 @@ def test_killed_worker_fails_its_task_and_frees_the_repository(tstack):
     assert api.wait_task(sync(api, "crash", num_units=3))["state"] == "finished"
 
 
+def test_worker_restarted_under_its_name_cleans_up_before_the_timeout(make_stack):
+    """No scheduler and a 30 s timeout: only the restarted worker can free the repository."""
+    stack = make_stack(workers=1, worker_timeout=30)
+    api = stack.api
+    make_repo(api, "restart")
+    long_task = sync(api, "restart", sleep=60)
+    next_task = sync(api, "restart", num_units=1)
+    deadline = time.monotonic() + 20
+    while (report := api.task(long_task))["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    name = report["worker_name"]
+    stack.kill(name, signal.SIGKILL)
+    started = time.monotonic()
+    stack.start_worker(name)
+    failed = api.wait_task(long_task, timeout=20)
+    assert failed["state"] == "error" and "restarted" in failed["error"]["description"]
+    assert api.wait_task(next_task, timeout=20)["state"] == "finished"
+    assert time.monotonic() - started < 30   # well before the reaper's timeout
+
+
 def test_cancel_waiting_and_running(tstack):
     api = tstack.api
     make_repo(api, "cancel")
