@@ -140,15 +140,17 @@ class PythonImporter(Importer):
             parse_filename(filename)
         except MetadataError as exc:
             raise UploadError(str(exc), unit_key=unit_key) from None
-        expected = (unit_key.get("sha256") or (metadata or {}).get("sha256") or "").lower()
+        claimed = _claimed_digests({**(metadata or {}), **unit_key})
         temp = conduit.storage.temp_path()
         with open(file_path, "rb") as src, open(temp, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         try:
             digests = Digests.of(temp)
-            if expected and expected != digests.sha256:
-                raise UploadError(f"The uploaded file's sha256 {digests.sha256} does not match "
-                                  f"the unit key's {expected}", unit_key=unit_key)
+            for kind, value in claimed.items():
+                actual = getattr(digests, kind)
+                if str(value).lower() != str(actual):
+                    raise UploadError(f"The uploaded file's {kind} {actual} does not match "
+                                      f"the unit key's {value}", unit_key=unit_key)
             try:
                 raw = core_metadata_bytes(temp, filename)
                 meta = metadata_from_bytes(filename, raw)
@@ -185,6 +187,20 @@ class Plan:
     to_fetch: list = field(default_factory=list)
     to_link: list = field(default_factory=list)
     stale: list = field(default_factory=list)
+
+
+def _claimed_digests(fields: dict) -> dict:
+    """What the client says the file is: ``sha256``/``md5``/``sha512``/``size``, or Pulp 2's
+    ``checksum`` with ``checksumtype`` (default sha256). An unknown type is refused, never
+    skipped, so a claim is always checked."""
+    claimed = {k: fields[k] for k in ("sha256", "md5", "sha512", "size") if fields.get(k)}
+    if fields.get("checksum"):
+        kind = str(fields.get("checksumtype") or "sha256").lower()
+        if kind not in ("sha256", "md5", "sha512"):
+            raise UploadError(f"checksumtype {kind!r} is not one of sha256, md5, sha512",
+                              checksumtype=kind)
+        claimed[kind] = fields["checksum"]
+    return claimed
 
 
 @dataclass

@@ -79,13 +79,21 @@ def test_upload_wheel_and_sdist_then_copy(api, wheels):
     assert published_files(api, dest) == set(files[:2])
 
 
-@pytest.mark.parametrize("problem", ["sha256", "filename"])
+@pytest.mark.parametrize("problem", ["sha256", "md5", "pulp2 checksum", "checksumtype",
+                                     "filename"])
 def test_upload_must_match_its_unit_key(api, wheels, problem):
     repo_id = new_repo(api)
     path = wheels / "upload_demo-1.0-py3-none-any.whl"
     key = {"filename": path.name, "sha256": "0" * 64}
     message = "does not match the unit key"
-    if problem == "filename":
+    if problem == "md5":
+        key = {"filename": path.name, "md5": "0" * 32}
+    elif problem == "pulp2 checksum":
+        key = {"filename": path.name, "checksum": "0" * 64, "checksumtype": "sha256"}
+    elif problem == "checksumtype":
+        key = {"filename": path.name, "checksum": "0" * 8, "checksumtype": "crc32"}
+        message = "checksumtype 'crc32'"
+    elif problem == "filename":
         key = {"filename": "upload_demo-3.0-py3-none-any.whl"}
         message = "does not match its metadata"
     report = upload(api, repo_id, path, key)
