@@ -32,6 +32,14 @@ def sync(api, repo_id, **override):
     return api.start_sync(repo_id, **override)
 
 
+def wait_running(api, task_id, timeout=20) -> dict:
+    deadline = time.monotonic() + timeout
+    while (report := api.task(task_id))["state"] != "running":
+        assert time.monotonic() < deadline, report
+        time.sleep(0.02)
+    return report
+
+
 def test_same_repository_runs_in_submission_order(tstack):
     api = tstack.api
     make_repo(api, "fifo")
@@ -101,10 +109,7 @@ def test_killed_worker_fails_its_task_and_frees_the_repository(tstack):
     make_repo(api, "crash")
     long_task = sync(api, "crash", sleep=60)
     next_task = sync(api, "crash", num_units=2)
-    deadline = time.monotonic() + 20
-    while (report := api.task(long_task))["state"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    report = wait_running(api, long_task)
     victim = next(k for k in tstack.processes if k.startswith(report["worker_name"]))
     killed_at = time.monotonic()
     tstack.kill(victim, signal.SIGKILL)
@@ -128,11 +133,7 @@ def test_worker_restarted_under_its_name_cleans_up_before_the_timeout(make_stack
     make_repo(api, "restart")
     long_task = sync(api, "restart", sleep=60)
     next_task = sync(api, "restart", num_units=1)
-    deadline = time.monotonic() + 20
-    while (report := api.task(long_task))["state"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    name = report["worker_name"]
+    name = wait_running(api, long_task)["worker_name"]
     stack.kill(name, signal.SIGKILL)
     started = time.monotonic()
     stack.start_worker(name)
