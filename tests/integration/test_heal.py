@@ -52,7 +52,9 @@ def test_reserved_task_whose_message_was_lost_is_sent_again(api, stack, repo_fac
         "_id": holder, "task_id": holder, "task_type": "pulp2ng.tasks.repository.sync",
         "state": "waiting", "tags": [f"pulp:repository:{repo}"], "resource": resource,
         "seq": 0, "kwargs": {"repo_id": repo, "override_config": {"num_units": 1}},
-        "worker_name": None, "created": old, "progress_report": {}, "spawned_tasks": []})
+        # Created now, so only the stale reservation (not the stale-task sweep) can heal it.
+        "worker_name": None, "created": dt.datetime.now(dt.timezone.utc),
+        "progress_report": {}, "spawned_tasks": []})
     store.reserved_resources.insert_one({"_id": resource, "task_id": holder, "since": old})
     queued = api.start_sync(repo, num_units=2)
     assert api.wait_task(holder, timeout=30)["state"] == "finished"
