@@ -37,7 +37,8 @@ STANDARD_KEYS = (
 SECRET_KEYS = ("basic_auth_password", "proxy_password", "ssl_client_key")
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 #: What reading a response body raises when the connection breaks (a truncated body too).
-_BODY_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError)
+_BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.ConnectionError,
+                requests.Timeout, urllib3.exceptions.HTTPError, ConnectionError)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 
 from pulp2ng.controllers import schedules, uploads
 from pulp2ng.db.store import now
@@ -15,6 +16,9 @@ from pulp2ng.tasking.workers import heartbeat, reap_dead_workers
 
 log = logging.getLogger(__name__)
 TICK = 1.0
+#: History is kept for days, so sweeping it hourly is plenty (a scan per tick is not).
+HISTORY_SWEEP_EVERY = 3600.0
+_next_history_sweep = 0.0
 
 
 def tick(platform, name: str) -> None:
@@ -25,7 +29,10 @@ def tick(platform, name: str) -> None:
     schedules.fire_due(platform)
     # TTL indexes do this on MongoDB; doing it here too keeps servers without TTL honest.
     platform.store.tasks.delete_many({"expire_at": {"$lt": now()}})
-    purge_history(platform)
+    global _next_history_sweep
+    if time.monotonic() >= _next_history_sweep:
+        _next_history_sweep = time.monotonic() + HISTORY_SWEEP_EVERY
+        purge_history(platform)
     uploads.expire_uploads(platform)
 
 

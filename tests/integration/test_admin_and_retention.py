@@ -1,4 +1,4 @@
-"""Admin set-up against the real database: the default password never reaches a public bind."""
+"""Against the real database: the default admin password never reaches a public bind; old history goes."""
 
 import uuid
 
@@ -35,3 +35,20 @@ def test_authenticator_accepts_only_the_stored_password(database, tmp_path):
     assert auth.verify("admin", "right") and auth.verify("admin", "right")  # second: cached
     assert not auth.verify("admin", "wrong")
     assert not auth.verify("nobody", "right")
+
+
+def test_history_older_than_the_retention_is_purged(database, tmp_path):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from pulp2ng.tasking.scheduler import purge_history
+
+    settings = settings_for(database, tmp_path).with_overrides(
+        tasks={"history_retention_days": "1"})
+    store = connect(settings)
+    fresh, old = dt.datetime.now(dt.timezone.utc), dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    for collection in (store.sync_results, store.publish_results):
+        collection.insert_many([{"_id": "old", "started": old}, {"_id": "new", "started": fresh}])
+    purge_history(SimpleNamespace(settings=settings, store=store))
+    for collection in (store.sync_results, store.publish_results):
+        assert [d["_id"] for d in collection.find({}, {"_id": 1})] == ["new"]
