@@ -26,6 +26,7 @@ from tests.stack import Stack, port_open  # noqa: E402
 
 API = "/pulp/api/v2"
 PULP3 = {"queue_ms": 81.0, "burst_tasks_per_s": 8.0, "auth_get_ms": 450.0}
+BURSTS = 5  # a burst takes well under a second: report the median of a few
 
 
 def p95(values):
@@ -62,12 +63,14 @@ def measure(stack: Stack, db_url: str, rounds: int) -> dict:
         doc = tasks.find_one({"_id": task_id})
         queued.append((doc["start_time"] - doc["created"]).total_seconds() * 1000)
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda i: noop(api, f"burst-{i % 4}"), range(40)))
-    for task_id in ids:
-        api.wait_task(task_id)
-    burst = 40 / (time.perf_counter() - start)
+    bursts = []
+    for _ in range(BURSTS):
+        start = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(lambda i: noop(api, f"burst-{i % 4}"), range(40)))
+        for task_id in ids:
+            api.wait_task(task_id)
+        bursts.append(40 / (time.perf_counter() - start))
 
     gets = []
     for _ in range(200):
@@ -77,7 +80,7 @@ def measure(stack: Stack, db_url: str, rounds: int) -> dict:
     return {
         "dispatch_ms": (statistics.median(latencies), p95(latencies)),
         "queue_ms": (statistics.median(queued), p95(queued)),
-        "burst_tasks_per_s": burst,
+        "burst_tasks_per_s": statistics.median(bursts),
         "auth_get_ms": (statistics.median(gets), p95(gets)),
     }
 
@@ -89,7 +92,7 @@ def report(name: str, r: dict) -> None:
     print(f"  queue latency (created -> started) median {r['queue_ms'][0]:7.1f} ms"
           f"   p95 {r['queue_ms'][1]:7.1f} ms   (Pulp 3: {PULP3['queue_ms']:.0f} ms, "
           f"ratio {PULP3['queue_ms'] / r['queue_ms'][0]:.1f}x better)")
-    print(f"  burst 40 tasks / 4 repos / 2 wkrs  {r['burst_tasks_per_s']:7.1f} tasks/s"
+    print(f"  burst 40 tasks / 4 repos / 2 wkrs  {r['burst_tasks_per_s']:7.1f} tasks/s (median of {BURSTS})"
           f"   (Pulp 3: ~{PULP3['burst_tasks_per_s']:.0f}/s, "
           f"ratio {r['burst_tasks_per_s'] / PULP3['burst_tasks_per_s']:.1f}x)")
     print(f"  authenticated GET                  median {r['auth_get_ms'][0]:7.2f} ms"

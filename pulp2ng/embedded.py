@@ -45,7 +45,9 @@ def secantusd_binary() -> str:
 
 def mongo_url(port: int) -> str:
     # directConnection: SecantusDB advertises a one-node replica set; talk to it directly.
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    # retryWrites=false: one local node has no failover to retry across, and SecantusDB's
+    # retryable-write bookkeeping costs about a third of every small write (measured here).
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
 
 
 class EmbeddedDatabase:

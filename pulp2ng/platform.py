@@ -9,7 +9,8 @@ from pulp2ng.config import Settings, load_settings
 from pulp2ng.content.storage import ContentStorage
 from pulp2ng.db.store import Store, connect
 from pulp2ng.loader import PluginRegistry, load_plugins
-from pulp2ng.tasking.celery_app import make_celery, prepare_broker
+from pulp2ng.tasking.broker import prepare_broker
+from pulp2ng.tasking.celery_app import make_celery
 
 
 @dataclass

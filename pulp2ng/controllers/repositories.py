@@ -477,7 +477,7 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
     if "auto_publish" in delta:
         changes["auto_publish"] = delta["auto_publish"]
     platform.store.distributors.update_one({"_id": dist["_id"]}, {"$set": changes})
-    return rep.distributor(platform.store.get_distributor(repo_id, dist_id))
+    return rep.distributor({**dist, **changes})
 
 
 def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:

@@ -2,10 +2,10 @@
 
 A reservation is a document ``{_id: resource, task_id}``: the unique ``_id`` makes taking a
 resource an atomic insert. :func:`kick` gives a free resource to its oldest waiting task and
-sends that task's message; :func:`release` deletes the holder's reservation and kicks. Every
-change that could start a task (a dispatch, a release) ends with a kick, and a kick that finds
-the resource held stops, because the holder will kick when it releases: no wake-up is lost and
-nothing polls.
+sends that task's message; :func:`release` hands the reservation to the next waiting task, or
+deletes it and looks once more. Every change that could start a task (a dispatch, a release)
+ends with a kick or a hand-over, and a kick that finds the resource held stops, because the
+holder will look again when it releases: no wake-up is lost and nothing polls.
 """
 
 from __future__ import annotations
@@ -23,25 +23,51 @@ log = logging.getLogger(__name__)
 
 def kick(platform, resource: str) -> None:
     """Start the oldest waiting task on ``resource`` if nobody holds it."""
-    store = platform.store
-    head = store.tasks.find_one(
-        {"resource": resource, "state": "waiting"}, {"_id": 1}, sort=[("seq", 1)]
-    )
-    if head is None:
-        return
-    try:
-        store.reservations.insert_one(
-            {"_id": resource, "task_id": head["_id"], "since": now()}
-        )
-    except DuplicateKeyError:
-        return  # held: the holder kicks again when it releases
-    send(platform, head["_id"], resource)
+    # The cheap look first: under load the resource is usually held, and the holder kicks
+    # when it releases. Our task is stored before this look, so a holder that releases
+    # after it finds our task; one that released before it left no reservation to see.
+    if platform.store.reservations.find_one({"_id": resource}, {"_id": 1}) is None:
+        _take(platform, resource)
 
 
 def release(platform, resource: str, task_id: str) -> None:
-    """Free ``resource`` if ``task_id`` holds it, then start the next task on it."""
-    platform.store.reservations.delete_one({"_id": resource, "task_id": task_id})
-    kick(platform, resource)
+    """Pass ``resource`` from ``task_id`` to the next waiting task, or free it."""
+    store = platform.store
+    head = _head(store, resource)
+    if head is not None:
+        # A hand-over is one write, and the resource is never seen free in between.
+        handed = store.reservations.update_one(
+            {"_id": resource, "task_id": task_id},
+            {"$set": {"task_id": head["_id"], "since": now()}},
+        )
+        if handed.modified_count:
+            send(platform, head["_id"], resource)
+        else:  # not ours to pass on (already released): start whoever is next
+            kick(platform, resource)
+        return
+    store.reservations.delete_one({"_id": resource, "task_id": task_id})
+    # A task queued after the look above saw the resource still held and left it to us.
+    _take(platform, resource)
+
+
+def _head(store, resource: str) -> dict | None:
+    return store.tasks.find_one(
+        {"resource": resource, "state": "waiting"}, {"_id": 1}, sort=[("seq", 1)]
+    )
+
+
+def _take(platform, resource: str) -> None:
+    """Reserve ``resource`` for its oldest waiting task and send it; lose a race quietly."""
+    head = _head(platform.store, resource)
+    if head is None:
+        return
+    try:
+        platform.store.reservations.insert_one(
+            {"_id": resource, "task_id": head["_id"], "since": now()}
+        )
+    except DuplicateKeyError:
+        return  # taken meanwhile: that holder kicks again when it releases
+    send(platform, head["_id"], resource)
 
 
 def send(platform, task_id: str, resource: str | None = None) -> None:

@@ -7,8 +7,6 @@ import threading
 import time
 import traceback
 
-from pymongo import ReturnDocument
-
 from pulp2ng.db.store import now
 from pulp2ng.errors import PulpError, TaskCanceled
 from pulp2ng.tasking import registry, reservations
@@ -74,7 +72,10 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     """Run a waiting task once; a canceled or already started task is not run again."""
     store = platform.store
     worker_name = worker_name or platform.worker_name
-    status = store.tasks.find_one_and_update(
+    # Compare-and-set with update_one, then read: SecantusDB's findAndModify scans the whole
+    # collection even for an ``_id`` match (~10 µs a stored task), where update_one and
+    # find_one use the ``_id`` index. On MongoDB the two shapes are equally correct.
+    started = store.tasks.update_one(
         {"_id": task_id, "state": "waiting"},
         {"$set": {
             "state": "running",
@@ -82,8 +83,8 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
             "worker_name": worker_name,
             "queue": f"{worker_name}.dq",
         }},
-        return_document=ReturnDocument.AFTER,
     )
+    status = store.tasks.find_one({"_id": task_id}) if started.modified_count else None
     if status is None:
         _skip(platform, task_id)
         return

@@ -95,3 +95,26 @@ def test_manifest_parser_streams_and_rejects():
         data = bad if isinstance(bad, bytes) else bad.encode()
         with pytest.raises(ContentValidationError, match=needle):
             list(iter_manifest(io.BytesIO(data)))
+
+
+def test_embedded_broker_polls_slowly_only_when_idle():
+    from pulp2ng.tasking.broker import IDLE_AFTER, Transport
+    from pulp2ng.tasking.celery_app import make_celery
+
+    settings = load_settings(environ={"PULP2NG_DATABASE_URL": "mongodb://127.0.0.1:1/"})
+    connection = make_celery(settings).connection_for_read()
+    transport = connection.transport
+    assert isinstance(transport, Transport)
+    assert (transport.polling_interval, transport.idle_polling_interval) == (0.01, 0.25)
+    busy_since = transport._last_message
+    assert transport.pause(busy_since + IDLE_AFTER / 2) == 0.01
+    assert transport.pause(busy_since + IDLE_AFTER * 2) == 0.25
+
+
+def test_rabbitmq_broker_keeps_kombus_transport():
+    from pulp2ng.tasking.broker import Transport
+    from pulp2ng.tasking.celery_app import make_celery
+
+    settings = load_settings(environ={"PULP2NG_DATABASE_URL": "mongodb://127.0.0.1:1/",
+                                      "PULP2NG_BROKER_URL": "amqp://guest@127.0.0.1:1//"})
+    assert not isinstance(make_celery(settings).connection_for_read().transport, Transport)
