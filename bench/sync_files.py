@@ -56,7 +56,8 @@ def make_upstream(path: Path, count: int, size_kb: int) -> list[str]:
 def serve(root: Path, tmp: Path) -> tuple[str, subprocess.Popen]:
     port_file = tmp / f"port-{root.name}"
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fixtures/serve_static.py"),
-                             str(root), "--port", "0", "--port-file", str(port_file)],
+                             str(root), "--port", "0", "--port-file", str(port_file),
+                             "--keep-alive"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (port_file.exists() and port_file.read_text().strip()):
         time.sleep(0.02)

@@ -32,7 +32,7 @@ BATCH = 1000
 
 
 class IsoImporter(Importer):
-    default_config = {"max_downloads": 10, "validate": True, "remove_missing": False,
+    default_config = {"max_downloads": 5, "validate": True, "remove_missing": False,
                       "manifest_name": MANIFEST}
 
     @classmethod

@@ -61,7 +61,7 @@ _PLAN_FIELDS = ("filename", "sha256", "_storage_path")
 
 
 class PythonImporter(Importer):
-    default_config = {"max_downloads": 10, "remove_missing": False}
+    default_config = {"max_downloads": 5, "remove_missing": False}
 
     @classmethod
     def metadata(cls):

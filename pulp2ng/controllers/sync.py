@@ -139,7 +139,8 @@ def sync_task(ctx, repo_id: str, override_config: dict):
 def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_config) -> None:
     """Always runs: counts, timestamps and the history entry, whatever the outcome."""
     store = platform.store
-    after = set(store.repo_association_ids(repo_id))
+    associations = store.repo_association_ids(repo_id)
+    after = associations.keys()
     added, removed = len(after - before), len(before - after)
     completed = now()
     entry["completed"] = completed
@@ -148,7 +149,7 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     entry["added_count"] = added
     entry["removed_count"] = removed
     entry["updated_count"] = 0
-    note_content_change(platform, repo_id, added, removed)
+    note_content_change(platform, repo_id, added, removed, associations)
     override = {k: v for k, v in override_config.items() if k not in _NOT_COMPARED}
     store.importers.update_one(
         {"_id": imp["_id"]},
@@ -159,9 +160,10 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     ctx.flush_progress()
 
 
-def note_content_change(platform, repo_id: str, added: int, removed: int) -> None:
+def note_content_change(platform, repo_id: str, added: int, removed: int,
+                        associations: dict | None = None) -> None:
     """Recount units and bump the revision and timestamps after any content change."""
-    platform.store.rebuild_unit_counts(repo_id)
+    platform.store.rebuild_unit_counts(repo_id, associations)
     if not (added or removed):
         return
     changes: dict = {}

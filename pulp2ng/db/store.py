@@ -194,10 +194,16 @@ class Store:
             for a in self.associations.find(query, {"unit_id": 1, "unit_type_id": 1})
         }
 
-    def rebuild_unit_counts(self, repo_id: str) -> dict[str, int]:
-        """Recount ``content_unit_counts`` from the associations (exact, after any change)."""
+    def rebuild_unit_counts(self, repo_id: str, associations: dict | None = None
+                            ) -> dict[str, int]:
+        """Recount ``content_unit_counts`` from the associations (exact, after any change).
+
+        ``associations`` is a fresh :meth:`repo_association_ids` of the repository, when the
+        caller already scanned it."""
+        if associations is None:
+            associations = self.repo_association_ids(repo_id)
         counts: dict[str, int] = {}
-        for type_id in self.repo_association_ids(repo_id).values():
+        for type_id in associations.values():
             counts[type_id] = counts.get(type_id, 0) + 1
         self.repos.update_one({"_id": repo_id}, {"$set": {"content_unit_counts": counts}})
         return counts
