@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 from pulp3 import run_peer  # noqa: E402  (bench/ is sys.path[0])
+from upstream import serve  # noqa: E402
 
 API = "/pulp/api/v2"
 PULP3 = {1000: 7.9, 200: 2.07}  # seconds to sync, measured on this machine
@@ -51,17 +51,6 @@ def make_upstream(path: Path, count: int, size_kb: int) -> list[str]:
         names.append(name)
     (path / "PULP_MANIFEST").write_text("".join(rows))
     return names
-
-
-def serve(root: Path, tmp: Path) -> tuple[str, subprocess.Popen]:
-    port_file = tmp / f"port-{root.name}"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fixtures/serve_static.py"),
-                             str(root), "--port", "0", "--port-file", str(port_file),
-                             "--keep-alive"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (port_file.exists() and port_file.read_text().strip()):
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port_file.read_text().strip()}/", proc
 
 
 def raw_download(base: str, names: list[str], workers: int = 10) -> float:

@@ -3,8 +3,8 @@
 Three rounds, each timed for pulp2ng (sync task + its auto-publish) and for the raw client
 (``ostree pull --mirror --depth=-1`` into a local archive repo, the baseline):
 a full first sync, a no-op re-sync, and an incremental sync after one new upstream commit.
-Both fetch from the same threaded HTTP/1.1 keep-alive server (this script with ``--serve``),
-so neither pays a TCP connection per object that the other does not.
+Both fetch from the same threaded HTTP/1.1 keep-alive server (``bench/upstream.py``), so
+neither pays a TCP connection per object that the other does not.
 
     .venv/bin/python bench/sync_ostree.py [--files 1700] [--commits 3] [--profile DIR]
 
@@ -14,9 +14,7 @@ so neither pays a TCP connection per object that the other does not.
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
-import http.server
 import os
 import shutil
 import subprocess
@@ -30,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
 from tests.stack import Stack  # noqa: E402
+from upstream import serve  # noqa: E402  (bench/ is sys.path[0])
 
 API = "/pulp/api/v2"
 
@@ -63,32 +62,6 @@ def make_upstream(repo: Path, files: int, commits: int) -> Path:
         write_tree(tree, files, n, 0.0 if n == 1 else 0.9)
         commit(repo, tree, n)
     return tree
-
-
-class _KeepAliveHandler(http.server.SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # persistent connections, like any production web server
-    disable_nagle_algorithm = True  # headers and body are two sends: no 40 ms delayed-ACK stall
-
-    def log_message(self, fmt, *args):
-        pass
-
-
-def serve_forever(root: str, port_file: str) -> None:
-    """The upstream: a threaded, keep-alive static server (``--serve`` mode of this script)."""
-    handler = functools.partial(_KeepAliveHandler, directory=root)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    Path(port_file + ".tmp").write_text(str(httpd.server_address[1]))
-    os.replace(port_file + ".tmp", port_file)
-    httpd.serve_forever()
-
-
-def serve(root: Path, work: Path) -> tuple[subprocess.Popen, str]:
-    port_file = work / "port"
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (port_file.exists() and port_file.read_text().strip()):
-        time.sleep(0.02)
-    return proc, f"http://127.0.0.1:{port_file.read_text().strip()}/"
 
 
 def timed(fn) -> float:
@@ -133,11 +106,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1700)
     parser.add_argument("--commits", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="directory for py-spy raw profiles")
-    parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve_forever(*args.serve)
-        return
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-ostree-"))
@@ -147,7 +116,7 @@ def main() -> None:
         upstream.parent.mkdir()
         tree = make_upstream(upstream, args.files, args.commits)
         objects = sum(1 for _ in (upstream / "objects").rglob("*.*"))
-        server, base = serve(upstream.parent, work)
+        base, server = serve(upstream.parent, work)
         feed = base + "repo/"
         db = EmbeddedDatabase(work / "db", log_file=work / "db.log").start()
         stack = Stack(work / "stack", db.url, workers=1)

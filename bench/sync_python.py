@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 from pulp3 import run_peer  # noqa: E402  (bench/ is sys.path[0])
+from upstream import serve  # noqa: E402
 
 API = "/pulp/api/v2"
 FX = ROOT / "tests" / "fixtures"
@@ -48,29 +49,12 @@ def sh(*args, env=None) -> str:
                           env=env).stdout
 
 
-#: serve_static.py (a threaded server) speaking HTTP/1.1, so clients keep connections alive
-#: as they would with any real index; HTTP/1.0 costs a TCP connection per request.
-KEEPALIVE_SERVER = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); import serve_static as s; "
-    "s.Handler.protocol_version = 'HTTP/1.1'; sys.exit(s.main(sys.argv[1:]))")
-
-
-def serve(root: Path, work: Path) -> tuple[str, subprocess.Popen]:
-    root.mkdir(parents=True)
-    port_file = work / f"{root.name}.port"
-    proc = subprocess.Popen([sys.executable, "-c", KEEPALIVE_SERVER, FX, root, "--port", "0",
-                             "--port-file", port_file], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    while not (port_file.exists() and port_file.read_text().strip()):
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port_file.read_text().strip()}/", proc
-
-
 def make_index(work: Path, name: str, specs: list[str]) -> tuple[str, subprocess.Popen]:
     dist = work / f"{name}-dist"
     for start in range(0, len(specs), 500):  # keep argv short
         args = [a for s in specs[start:start + 500] for a in ("--spec", s)]
         sh(sys.executable, FX / "make_py_packages.py", dist, "--no-sdist", *args)
+    (work / name).mkdir(parents=True)
     feed, proc = serve(work / name, work)
     sh(sys.executable, FX / "make_simple_index.py", dist, work / name, "--base-url", feed)
     return feed, proc
