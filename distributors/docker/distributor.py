@@ -57,6 +57,9 @@ class DockerDistributor(Distributor):
                 return False, f"{KEY} {name!r} is already used by repository {dist['repo_id']}"
         return True, None
 
+    def publish_location(self, repo, config):
+        return AREA, tree_name(registry_id(repo, config))
+
     def publish_repo(self, repo, conduit, config):
         progress = {"state": "in_progress", "error_message": None}
         conduit.set_progress(progress, force=True)
@@ -93,8 +96,6 @@ class DockerDistributor(Distributor):
                                             "signatures": sum(map(len, index["signatures"]
                                                                   .values()))})
 
-    def distributor_removed(self, repo, config, conduit):
-        conduit.unpublish(AREA, tree_name(registry_id(repo, config)))
 
 
 def _link_signatures(conduit, tree, manifests: dict) -> dict[str, list[str]]:

@@ -32,6 +32,9 @@ class IsoDistributor(Distributor):
             return False, "manifest_name must be a relative file name"
         return True, None
 
+    def publish_location(self, repo, config):
+        return AREA, relative_url(repo, config)
+
     def publish_repo(self, repo, conduit, config):
         progress = {"state": "in_progress", "error_message": None, "traceback": None}
         conduit.set_progress(progress, force=True)
@@ -47,6 +50,3 @@ class IsoDistributor(Distributor):
         progress["state"] = "complete"
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={"num_units": len(units)})
-
-    def distributor_removed(self, repo, config, conduit):
-        conduit.unpublish(AREA, relative_url(repo, config))

@@ -59,6 +59,9 @@ class OSTreeDistributor(Distributor):
             return False, "compute_delta is not supported: static deltas are not generated"
         return True, None
 
+    def publish_location(self, repo, config):
+        return AREA, relative_path(repo, config)
+
     def publish_repo(self, repo, conduit, config):
         progress = [{"step_type": "ostree_publish_main", "description": "Publish Trees",
                      "state": "IN_PROGRESS"},
@@ -89,6 +92,3 @@ class OSTreeDistributor(Distributor):
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={s["step_type"]: s["state"] for s in progress},
                              details={"refs": result.history, "objects": result.objects})
-
-    def distributor_removed(self, repo, config, conduit):
-        conduit.unpublish(AREA, relative_path(repo, config))

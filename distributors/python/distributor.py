@@ -51,6 +51,9 @@ class PythonDistributor(Distributor):
             return ok, why
         return True, None
 
+    def publish_location(self, repo, config):
+        return AREA, relative_url(repo, config)
+
     def publish_repo(self, repo, conduit, config):
         progress = {"state": "in_progress", "num_projects": 0, "num_files": 0,
                     "error_message": None}
@@ -82,8 +85,6 @@ class PythonDistributor(Distributor):
         return PublishReport(True, summary={"num_projects": len(projects),
                                             "num_files": len(files)})
 
-    def distributor_removed(self, repo, config, conduit):
-        conduit.unpublish(AREA, relative_url(repo, config))
 
 
 def _package(unit: dict) -> dict:

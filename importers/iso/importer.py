@@ -95,7 +95,7 @@ class IsoImporter(Importer):
             fetched = self._download(downloader, feed, to_fetch, progress, conduit)
         self._apply(conduit, config, wanted, in_repo, to_link, fetched)
         progress.state("complete")
-        return SyncReport(True, summary=progress.report, details={})
+        return SyncReport(True, summary=progress.report, details=None)  # §4.3: details is None
 
     @staticmethod
     def _read_manifest(downloader, feed, manifest_name) -> dict:

@@ -508,5 +508,21 @@ def _remove_distributor_hook(platform, repo, dist, ctx) -> None:
     cls = platform.plugins.distributors.get(dist["distributor_type_id"])
     if cls:
         conduit = PublishConduit(platform, ctx, repo["_id"], dist["id"])
-        cls().distributor_removed(transfer_repo(platform, repo),
-                                  distributor_call_config(cls, dist.get("config")), conduit)
+        plugin, view = cls(), transfer_repo(platform, repo)
+        config = distributor_call_config(cls, dist.get("config"))
+        plugin.distributor_removed(view, config, conduit)
+        # What is online is where it was last published, which a later config change
+        # (not yet published) does not move.
+        location = dist.get("published_location") or plugin.publish_location(view, config)
+        take_down_tree(platform, conduit, dist, location)
+
+
+def take_down_tree(platform, conduit, dist: dict, location) -> None:
+    """Unpublish ``location`` unless another distributor has published there since."""
+    if not location:
+        return
+    area, path = location
+    holder = platform.store.distributors.find_one(
+        {"published_location": [area, path], "_id": {"$ne": dist["_id"]}}, {"_id": 1})
+    if holder is None:
+        conduit.unpublish(area, path)

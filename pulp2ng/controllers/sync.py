@@ -18,6 +18,7 @@ from pulp2ng.controllers.repositories import (
     distributor_call_config,
     importer_call_config,
     resource,
+    take_down_tree,
     transfer_repo,
 )
 from pulp2ng.db.store import now
@@ -229,10 +230,15 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         entry["completed"] = now()
         store.publish_results.insert_one(entry)
         platform.storage.drop_working_dir(ctx.task_id)
+    location = cls().publish_location(transfer_repo(platform, repo), config)
+    location = list(location) if location else None
     store.distributors.update_one(
         {"_id": dist["_id"]},
-        {"$set": {"last_publish": started, "published": stamp, "last_override_config": override}},
+        {"$set": {"last_publish": started, "published": stamp, "last_override_config": override,
+                  "published_location": location}},
     )
+    if dist.get("published_location") not in (None, location):  # relative_url changed
+        take_down_tree(platform, conduit, dist, dist["published_location"])
     return rep.history_entry(entry)
 
 

@@ -111,8 +111,16 @@ class Distributor:
     def distributor_added(self, repo, config) -> None:
         """Called once the distributor is attached."""
 
+    def publish_location(self, repo, config) -> tuple[str, str] | None:
+        """``(area, relative path)`` of the tree ``publish_repo`` builds with this config.
+
+        The platform uses it to take a tree down: when the distributor is removed, and when
+        a publish lands somewhere else (``relative_url`` changed), the old location.
+        """
+        return None
+
     def distributor_removed(self, repo, config, conduit) -> None:
-        """Called when the distributor is detached; the platform unpublishes its trees."""
+        """Called when the distributor is detached, before the platform unpublishes it."""
 
     def publish_repo(self, repo, conduit, config) -> PublishReport:
         raise NotImplementedError

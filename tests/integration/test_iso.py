@@ -79,6 +79,38 @@ def test_sync_auto_publish_and_download_every_byte(api, serve, tmp_path):
         assert len(body) == size and hashlib.sha256(body).hexdigest() == sha
     counts = api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"]
     assert counts == {"iso": 6}
+    history = api.get(f"{API}/repositories/{repo_id}/history/sync/").json()
+    assert history[-1]["summary"]["state"] == "complete" and history[-1]["details"] is None
+
+
+def test_new_relative_url_moves_the_published_tree(api, serve, tmp_path):
+    """The old URL stays online until the next publish, which takes it down; removing the
+    distributor takes down where it is published, not merely where it is configured."""
+    unique_upstream(tmp_path / "up", count=2)
+    feed, _ = serve(tmp_path / "up")
+    repo_id = iso_repo(api, feed)
+    sync(api, repo_id)
+    dist = f"{API}/repositories/{repo_id}/distributors/iso_distributor/"
+    old, new, later = (f"{api.base}/pulp/isos/{p}/PULP_MANIFEST"
+                       for p in (repo_id, f"moved/{repo_id}", f"later/{repo_id}"))
+
+    def move_to(relative_url):
+        report = api.wait_report(api.put(dist, json={
+            "distributor_config": {"relative_url": relative_url}}))
+        assert report[0]["state"] == "finished", report
+
+    move_to(f"moved/{repo_id}")
+    assert requests.get(old).status_code == 200       # nothing published at the new place yet
+    publish = api.wait_report(api.post(f"{API}/repositories/{repo_id}/actions/publish/",
+                                       json={"id": "iso_distributor"}))
+    assert publish[0]["result"]["result"] == "success", publish
+    assert requests.get(old).status_code == 404
+    assert requests.get(new).text.count(",") == 4     # two rows of name,sha256,size
+
+    move_to(f"later/{repo_id}")                       # configured, never published there
+    api.wait_report(api.delete(dist))
+    assert requests.get(new).status_code == 404
+    assert requests.get(later).status_code == 404
 
 
 @pytest.mark.parametrize("fault", ["wrong checksum", "404"])

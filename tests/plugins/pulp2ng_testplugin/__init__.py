@@ -70,9 +70,12 @@ class HarnessDistributor(Distributor):
     def validate_config(self, repo, config, config_conduit):
         return _validate(config)
 
+    def publish_location(self, repo, config):
+        return "harness", config.get("relative_url") or repo["id"]
+
     def publish_repo(self, repo, conduit, config):
         names = sorted(u["name"] for u in conduit.repo_units("harness_unit", ["name"]))
-        with conduit.publish_dir("harness", repo["id"]) as tree:
+        with conduit.publish_dir(*self.publish_location(repo, config)) as tree:
             (tree / "units.txt").write_text("\n".join(names) + "\n")
         return PublishReport(True, summary={"units": len(names)})
 
