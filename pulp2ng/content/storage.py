@@ -125,6 +125,25 @@ class ContentStorage:
     def drop_working_dir(self, task_id: str) -> None:
         shutil.rmtree(self.root / "working" / task_id, ignore_errors=True)
 
+    def sweep_scratch(self, before: float) -> int:
+        """Delete what ``tmp/`` and ``working/`` hold that was last changed before ``before``
+        (seconds since the epoch): partial downloads and scratch of tasks that died."""
+        removed = 0
+        for sub in ("tmp", "working"):
+            with os.scandir(self.root / sub) as entries:
+                for entry in entries:
+                    try:
+                        if entry.stat(follow_symlinks=False).st_mtime >= before:
+                            continue
+                        if entry.is_dir(follow_symlinks=False):
+                            shutil.rmtree(entry.path)
+                        else:
+                            os.unlink(entry.path)
+                        removed += 1
+                    except FileNotFoundError:
+                        pass  # gone meanwhile
+        return removed
+
     def published_root(self, area: str) -> Path:
         path = self.root / "published" / area
         path.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ def tick(platform, name: str) -> None:
     if time.monotonic() >= _next_history_sweep:
         _next_history_sweep = time.monotonic() + HISTORY_SWEEP_EVERY
         purge_history(platform)
+        sweep_scratch(platform)
     uploads.expire_uploads(platform)
 
 
@@ -42,6 +43,25 @@ def purge_history(platform) -> None:
     cutoff = now() - dt.timedelta(days=days)
     for collection in (platform.store.sync_results, platform.store.publish_results):
         collection.delete_many({"started": {"$lt": cutoff}})
+
+
+#: Scratch younger than this is never swept, whatever the clocks of other hosts say.
+SCRATCH_MIN_AGE = 3600.0
+
+
+def sweep_scratch(platform) -> None:
+    """Delete scratch files no running task can own: older than every running task.
+
+    Only tasks write to ``tmp/`` and ``working/``, and a task's files are newer than its
+    start, so anything older than the oldest running task was left by one that died.
+    """
+    cutoff = time.time() - SCRATCH_MIN_AGE
+    for task in platform.store.tasks.find({"state": "running"}, {"start_time": 1}):
+        if task.get("start_time"):
+            cutoff = min(cutoff, task["start_time"].timestamp())
+    removed = platform.storage.sweep_scratch(cutoff)
+    if removed:
+        log.warning("swept %d scratch file(s) left by tasks that died", removed)
 
 
 def run_scheduler(settings, name: str) -> int:

@@ -52,3 +52,34 @@ def test_history_older_than_the_retention_is_purged(database, tmp_path):
     purge_history(SimpleNamespace(settings=settings, store=store))
     for collection in (store.sync_results, store.publish_results):
         assert [d["_id"] for d in collection.find({}, {"_id": 1})] == ["new"]
+
+
+def test_scratch_of_dead_tasks_is_swept_but_not_a_running_tasks(database, tmp_path):
+    import datetime as dt
+    import os
+    import time
+    from types import SimpleNamespace
+
+    from pulp2ng.content.storage import ContentStorage
+    from pulp2ng.tasking.scheduler import SCRATCH_MIN_AGE, sweep_scratch
+
+    settings = settings_for(database, tmp_path)
+    store, storage = connect(settings), ContentStorage(tmp_path / "storage")
+    now = time.time()
+    ages = {"tmp/dl-dead": 3 * SCRATCH_MIN_AGE, "working/dead-task": 3 * SCRATCH_MIN_AGE,
+            "tmp/dl-running": 1.5 * SCRATCH_MIN_AGE, "tmp/dl-fresh": 60}
+    for rel, age in ages.items():
+        path = storage.root / rel
+        path.mkdir() if rel.startswith("working") else path.write_bytes(b"partial")
+        os.utime(path, (now - age, now - age))
+    started = dt.datetime.fromtimestamp(now - 2 * SCRATCH_MIN_AGE, dt.timezone.utc)
+    store.tasks.insert_one({"_id": "t", "state": "running", "start_time": started})
+
+    sweep_scratch(SimpleNamespace(store=store, storage=storage))
+    left = {f"{sub}/{name}" for sub in ("tmp", "working")
+            for name in os.listdir(storage.root / sub)}
+    assert left == {"tmp/dl-running", "tmp/dl-fresh"}   # newer than the running task's start
+
+    store.tasks.update_one({"_id": "t"}, {"$set": {"state": "finished"}})
+    sweep_scratch(SimpleNamespace(store=store, storage=storage))
+    assert os.listdir(storage.root / "tmp") == ["dl-fresh"]
