@@ -6,7 +6,7 @@ downloading and hashing every file, a pulp2ng sync, a no-op re-sync, a publish a
 every published file back. Pulp 3's figures measured on this machine are printed for
 reference (use ../shared/peers/pulp3 to re-measure them).
 
-    python bench/sync_files.py [--sets 1000x1,200x1024] [--pulp3 ../shared/peers/pulp3]
+    python bench/sync_files.py [--sets 1000x1,200x1024] [--runs 3] [--pulp3 ../shared/peers/pulp3]
 
 With ``--pulp3 DIR`` the same data-set sizes also run through Pulp 3, installed and started
 by that folder's ``setup.sh`` (PostgreSQL on this machine; see its README), one after the
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -98,34 +99,45 @@ def fetch_back(base: str, names: list[str]) -> float:
     return (time.perf_counter() - start) / len(names) * 1000
 
 
-def run_set(stack: Stack, tmp: Path, count: int, size_kb: int) -> None:
+def measure_once(stack: Stack, tmp: Path, count: int, size_kb: int, run: int) -> dict:
+    """One round on a fresh upstream: new random files, so no unit is stored already."""
     api = stack.api
-    up = tmp / f"up-{count}x{size_kb}"
+    up = tmp / f"up-{count}x{size_kb}-{run}"
     names = make_upstream(up, count, size_kb)
     feed, server = serve(up, tmp)
     try:
-        raw = raw_download(feed, names)
-        repo = f"bench-{count}x{size_kb}"
+        figures = {"raw": raw_download(feed, names)}
+        repo = f"bench-{count}x{size_kb}-{run}"
         api.post(f"{API}/repositories/", json={
             "id": repo, "importer_type_id": "iso_importer", "importer_config": {"feed": feed},
             "distributors": [{"distributor_type_id": "iso_distributor", "distributor_id": "d"}]})
-        first = timed_task(api, api.post(f"{API}/repositories/{repo}/actions/sync/", json={}))
-        noop = timed_task(api, api.post(f"{API}/repositories/{repo}/actions/sync/", json={}))
-        publish = timed_task(api, api.post(f"{API}/repositories/{repo}/actions/publish/",
-                                           json={"id": "d"}))
-        served = fetch_back(f"{api.base}/pulp/isos/{repo}/", names)
-        disk = durable_write(up, names, tmp / f"disk-{count}x{size_kb}")  # last: not to slow the rest
+        sync = f"{API}/repositories/{repo}/actions/sync/"
+        figures["sync"] = timed_task(api, api.post(sync, json={}))
+        figures["noop"] = timed_task(api, api.post(sync, json={}))
+        figures["publish"] = timed_task(api, api.post(
+            f"{API}/repositories/{repo}/actions/publish/", json={"id": "d"}))
+        figures["served"] = fetch_back(f"{api.base}/pulp/isos/{repo}/", names)
+        # Last, so its writeback does not slow the rest.
+        figures["disk"] = durable_write(up, names, tmp / f"disk-{count}x{size_kb}-{run}")
     finally:
         server.terminate()
+    return figures
+
+
+def run_set(stack: Stack, tmp: Path, count: int, size_kb: int, runs: int) -> None:
+    rounds = [measure_once(stack, tmp, count, size_kb, run) for run in range(runs)]
+    med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    raw, first = med["raw"], med["sync"]
     pulp3 = PULP3.get(count)
-    print(f"\n== {count} files x {size_kb} KiB")
+    print(f"\n== {count} files x {size_kb} KiB (median of {runs} rounds)")
     print(f"  raw pooled download + sha256   {raw:7.2f} s")
-    print(f"  write the same bytes + sync(2) {disk:7.2f} s   (the disk's floor for storing them)")
+    print(f"  write the same bytes + sync(2) {med['disk']:7.2f} s   (the disk's floor for storing them)")
     print(f"  pulp2ng sync                   {first:7.2f} s   ({first / raw:.1f}x raw"
-          + (f", Pulp 3 {pulp3:.2f} s: {pulp3 / first:.1f}x faster)" if pulp3 else ")"))
-    print(f"  pulp2ng no-op re-sync          {noop:7.2f} s")
-    print(f"  pulp2ng publish                {publish:7.2f} s")
-    print(f"  fetch each file back           {served:7.2f} ms/file   (Pulp 3 ~{PULP3_SERVE_MS:.0f})")
+          + (f", Pulp 3 {pulp3:.2f} s: {pulp3 / first:.1f}x faster)" if pulp3 else ")")
+          + "   rounds: " + ", ".join(f"{r['sync']:.2f}" for r in rounds))
+    print(f"  pulp2ng no-op re-sync          {med['noop']:7.2f} s")
+    print(f"  pulp2ng publish                {med['publish']:7.2f} s")
+    print(f"  fetch each file back           {med['served']:7.2f} ms/file   (Pulp 3 ~{PULP3_SERVE_MS:.0f})")
 
 
 def run_pulp3(peer: Path, count: int, size_kb: int) -> None:
@@ -144,6 +156,8 @@ def main() -> int:
     parser.add_argument("--sets", default="1000x1,200x1024",
                         help="comma-separated COUNTxKIB data sets")
     parser.add_argument("--pulp3", type=Path, help="peers/pulp3 folder: also run Pulp 3")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="rounds per data set, each on fresh files; medians are printed")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pulp2ng-bench-files-"))
     db = EmbeddedDatabase(tmp / "db").start()
@@ -151,7 +165,7 @@ def main() -> int:
     try:
         sets = [tuple(int(x) for x in spec.split("x")) for spec in args.sets.split(",")]
         for count, size_kb in sets:
-            run_set(stack, tmp, count, size_kb)
+            run_set(stack, tmp, count, size_kb, args.runs)
     finally:
         stack.stop()
         db.stop()

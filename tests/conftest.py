@@ -124,7 +124,8 @@ def serve(tmp_path):
         while not (port_file.exists() and port_file.read_text().strip()):
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.02)
-        return f"http://127.0.0.1:{port_file.read_text().strip()}/", log
+        scheme = "https" if "--tls-cert" in args else "http"
+        return f"{scheme}://127.0.0.1:{port_file.read_text().strip()}/", log
 
     yield start
     for proc in procs:
