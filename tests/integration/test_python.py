@@ -249,14 +249,31 @@ def _hostile(href):
     ("parent links", (), _hostile("../../../../etc/pip_tools-1.11.tar.gz"), "climbs above"),
     ("other host", (), _hostile("http://203.0.113.9/pip_tools-1.11.tar.gz"), "not allowed"),
 ])
-def test_upstream_faults_store_and_publish_nothing(api, upstream, fault, args, edit, message):
+def test_upstream_faults_store_and_publish_nothing(api, stack, upstream, fault, args, edit,
+                                                   message):
     feed, log, _tree = upstream(*args, edit=edit)
     repo_id = python_repo(api, feed, includes=["django==2.0", "pip-tools==1.11"])
+    units_before, files_before = all_python_units(api), stored_files(stack)
     reports = api.sync(repo_id)
     assert [r["state"] for r in reports] == ["error"], (fault, reports)
     assert message in reports[0]["error"]["description"], reports[0]["error"]
     assert counts(api, repo_id) == {}
     assert published_files(api, repo_id) is None
+    # All or nothing: the good file of the pair was not kept either, as a unit or on disk.
+    assert all_python_units(api) == units_before
+    assert stored_files(stack) == files_before
+
+
+def all_python_units(api):
+    found = api.post(f"{API}/content/units/python_package/search/",
+                     json={"criteria": {"fields": ["filename"]}})
+    assert found.status_code == 200, found.text
+    return {u["filename"] for u in found.json()}
+
+
+def stored_files(stack):
+    root = stack.storage / "content" / "python_package"
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
 def local_index(tmp_path, *specs, payload_kb=None, base_url=None):
