@@ -281,7 +281,8 @@ def _client(feed, downloader, config) -> RegistryClient:
     user, password = session.auth or (None, None)
     session.auth = None
     timeout = (float(config.get("connect_timeout") or 10), float(config.get("read_timeout") or 60))
-    return RegistryClient(feed, session, user, password, timeout=timeout)
+    return RegistryClient(feed, session, user, password, timeout=timeout,
+                          retrying=downloader.retrying, pace=downloader.pace)
 
 
 def _platforms(config):

@@ -100,6 +100,10 @@ class RegistryClient:
         username: for Basic auth or for the Bearer token server; None means anonymous.
         password: goes with ``username``.
         timeout: requests timeout, seconds or ``(connect, read)``.
+        retrying: ``retrying(send, url)`` runs a request under a retry policy
+            (:meth:`Downloader.retrying`); by default each request is tried once.
+        pace: ``pace(started, size)`` sleeps to keep a body under a speed limit
+            (:meth:`Downloader.pace`); by default nothing is throttled.
     """
 
     def __init__(
@@ -109,7 +113,11 @@ class RegistryClient:
         username: str | None = None,
         password: str | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        retrying=None,
+        pace=None,
     ):
+        self.retrying = retrying or (lambda send, url: send())
+        self.pace = pace or (lambda started, size: None)
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.username = username
@@ -138,10 +146,10 @@ class RegistryClient:
         all_headers = dict(headers or {})
         all_headers.update(self._auth_header(scope))
         try:
-            return self.session.request(
+            return self.retrying(lambda: self.session.request(
                 method, url, headers=all_headers, stream=stream, timeout=self.timeout,
                 allow_redirects=True,
-            )
+            ), url)
         except requests.RequestException as exc:
             raise RegistryError(f"cannot reach registry at {url}: {exc}", url=url) from exc
 
@@ -396,16 +404,17 @@ class RegistryClient:
                 raise
         return size
 
-    @staticmethod
-    def _stream_to(resp: requests.Response, out, algorithm: str) -> tuple[int, str]:
+    def _stream_to(self, resp: requests.Response, out, algorithm: str) -> tuple[int, str]:
         """Copy the undecoded body in 1 MiB chunks, hashing as it goes."""
         hasher = hashlib.new(algorithm)
         size = 0
+        started = time.monotonic()
         try:
             for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
                 hasher.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                self.pace(started, size)
         except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
             raise RegistryError(f"download of {resp.url} broke off: {exc}", url=resp.url) from exc
         return size, f"{algorithm}:{hasher.hexdigest()}"

@@ -86,8 +86,7 @@ class OSTreeImporter(Importer):
         ingest = Ingest(conduit, str(storage.make_temp_dir(storage.root / "tmp", "ostree-")))
         try:
             with conduit.downloader(config) as downloader:
-                fetch_bytes, fetch_to_file = fetchers_for(
-                    feed, downloader.session, downloader.timeout)
+                fetch_bytes, fetch_to_file = fetchers_for(feed, downloader)
                 with progress.step("import_summary"):
                     walker.read_remote_config(fetch_bytes)
                     refs = select_refs(fetch_bytes, config)

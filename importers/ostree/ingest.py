@@ -48,11 +48,14 @@ def local_fetchers(root: str):
     return fetch_bytes, fetch_to_file
 
 
-def fetchers_for(feed: str, session, timeout: float):
-    """Fetchers for an ``http(s)://`` feed (through the pooled session) or a ``file://`` one."""
+def fetchers_for(feed: str, downloader):
+    """Fetchers for an ``http(s)://`` feed (the downloader's pooled session, retries and
+    speed limit) or a ``file://`` one."""
     if feed.startswith("file://"):
         return local_fetchers(urllib.request.url2pathname(urllib.parse.urlsplit(feed).path))
-    return walker.make_http_fetchers(feed, session=session, timeout=timeout)
+    return walker.make_http_fetchers(feed, session=downloader.session,
+                                     timeout=downloader.timeout,
+                                     retrying=downloader.retrying, pace=downloader.pace)
 
 
 class Ingest:

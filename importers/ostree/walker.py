@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
@@ -97,14 +98,17 @@ class DirObjectStore:
 # ----------------------------------------------------------------------------------- HTTP
 
 
-def make_http_fetchers(base_url: str, session=None,
-                       timeout: float = 60.0) -> tuple[FetchBytes, FetchToFile]:
+def make_http_fetchers(base_url: str, session=None, timeout: float = 60.0,
+                       retrying=None, pace=None) -> tuple[FetchBytes, FetchToFile]:
     """Build ``fetch_bytes`` and ``fetch_to_file`` over HTTP with ``requests``.
 
     Args:
         base_url: the repository URL (the directory holding ``config``).
         session: a ``requests.Session`` carrying TLS/proxy/auth settings; a new one if None.
         timeout: per-request timeout in seconds.
+        retrying: ``retrying(send, url)`` runs each request under a retry policy
+            (``Downloader.retrying``); by default a request is tried once.
+        pace: ``pace(started, size)`` keeps a body under a speed limit (``Downloader.pace``).
 
     Returns:
         ``(fetch_bytes, fetch_to_file)``; both raise :class:`OSTreeMissingObject` on 404/410
@@ -115,8 +119,11 @@ def make_http_fetchers(base_url: str, session=None,
     session = session or requests.Session()
     base = base_url.rstrip("/") + "/"
 
+    retrying = retrying or (lambda send, url: send())
+
     def get(relpath: str, stream: bool):
-        resp = session.get(base + relpath, timeout=timeout, stream=stream)
+        url = base + relpath
+        resp = retrying(lambda: session.get(url, timeout=timeout, stream=stream), url)
         if resp.status_code in (404, 410):
             resp.close()
             raise OSTreeMissingObject(f"{base + relpath}: HTTP {resp.status_code}")
@@ -128,8 +135,12 @@ def make_http_fetchers(base_url: str, session=None,
 
     def fetch_to_file(relpath: str, dest_path: str) -> None:
         with get(relpath, True) as resp, open(dest_path, "wb") as fh:
+            started, size = time.monotonic(), 0
             for chunk in resp.iter_content(archive.CHUNK):
                 fh.write(chunk)
+                size += len(chunk)
+                if pace:
+                    pace(started, size)
 
     return fetch_bytes, fetch_to_file
 

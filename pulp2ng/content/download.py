@@ -179,22 +179,31 @@ class Downloader:
         """GET with retries on connection errors and 5xx; raises SyncError otherwise."""
         if url.startswith("file://"):
             raise SyncError(f"use open_url() for file URLs: {url}")
+        response = self.retrying(lambda: self.session.get(
+            url, headers=headers, stream=stream, timeout=self.timeout), url)
+        if response.status_code >= 400:
+            response.close()
+            raise SyncError(f"Could not fetch {url}: HTTP {response.status_code}",
+                            url=url, http_status=response.status_code)
+        return response
+
+    def retrying(self, send, url: str):
+        """``send()`` (which returns a response) under the ``retries`` policy.
+
+        A connection error or a 429/5xx answer is tried again after a growing pause; the last
+        answer is returned whatever its status, and a last connection error is a SyncError.
+        Clients with their own protocol on the downloader's session (the registry client)
+        use it too, so every importer honours the same keys.
+        """
         delay = 0.2
         for attempt in range(self.retries + 1):
             try:
-                response = self.session.get(url, headers=headers, stream=stream,
-                                            timeout=self.timeout)
+                response = send()
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt == self.retries:
                     raise SyncError(f"Could not fetch {url}: {exc}", url=url) from None
             else:
                 if response.status_code not in _RETRY_STATUSES or attempt == self.retries:
-                    if response.status_code >= 400:
-                        response.close()
-                        raise SyncError(
-                            f"Could not fetch {url}: HTTP {response.status_code}",
-                            url=url, http_status=response.status_code,
-                        )
                     return response
                 response.close()
             if self.canceled():
@@ -296,13 +305,16 @@ class Downloader:
                 sha.update(chunk)
                 out.write(chunk)
                 if self.max_speed:
-                    self._throttle(started, size)
+                    self.pace(started, size)
                 if self.canceled():
                     raise TaskCanceled()
         return sha.hexdigest(), size
 
-    def _throttle(self, started: float, size: int) -> None:
-        """Sleep until ``size`` bytes fit ``max_speed``, in short naps that notice a cancel."""
+    def pace(self, started: float, size: int) -> None:
+        """Sleep until ``size`` bytes read since ``started`` fit ``max_speed`` (if set), in
+        short naps that notice a cancel."""
+        if not self.max_speed:
+            return
         while (ahead := size / self.max_speed - (time.monotonic() - started)) > 0:
             if self.canceled():
                 raise TaskCanceled()

@@ -6,6 +6,7 @@ copy. Every published repository is checked with the real client: pull, fsck and
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
@@ -244,6 +245,18 @@ def test_upstream_faults_store_and_publish_nothing(api, serve, upstream, tmp_pat
     assert expect in report["error"]["description"], report["error"]
     assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
     assert requests.get(f"{api.base}/pulp/ostree/web/{repo_id}/summary").status_code == 404
+
+
+def test_transient_object_errors_are_retried_per_the_importer_config(api, db, serve,
+                                                                      upstream, tmp_path):
+    up, _ = upstream
+    for retries, state in ((3, "finished"), (0, "error")):
+        fresh = new_object(up, "filez").relative_to(up.parent).as_posix()
+        feed, log = serve(up.parent, "--fail", f"{re.escape(fresh)}$=503", "--fail-first", "2")
+        repo_id = ostree_repo(api, feed + "repo/", depth=1, branches=[X86], retries=retries)
+        reports = api.sync(repo_id, timeout=180)
+        assert reports[0]["state"] == state, reports
+        assert log.read_text().count(" 503") == (2 if retries else 1)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The downloader's TLS and proxy keys against a real HTTPS upstream and a real proxy.
+"""The downloader's TLS, proxy and retry keys against a real HTTPS upstream, a real proxy
+and an upstream that fails on purpose.
 
 Certificates are made with the ``openssl`` CLI: a CA, a server certificate for 127.0.0.1 and
 a client certificate. A sync that cannot verify its upstream, or is refused by it or by the
@@ -135,3 +136,23 @@ def test_downloads_go_through_the_proxy_with_its_credentials(api, serve, tmp_pat
         assert f"{feed}{name} ok" in through, through
     importer = api.get(f"{API}/repositories/{repo_id}/importers/iso_importer/").json()
     assert importer["config"]["proxy_password"] == "*****"
+
+
+def test_registry_client_shares_the_downloaders_retries(serve, tmp_path):
+    """The container importer's registry protocol runs on the downloader's retry policy."""
+    from pulp2ng.importers.docker.errors import RegistryError
+    from pulp2ng.importers.docker.registry import RegistryClient
+    from pulp2ng.plugin import CallConfig, Downloader
+
+    (tmp_path / "reg" / "v2").mkdir(parents=True)
+    (tmp_path / "reg" / "v2" / "index.html").write_text("{}")
+    for retries, ok in ((2, True), (0, False)):
+        feed, log = serve(tmp_path / "reg", "--fail", "^/v2/$=503", "--fail-first", "2")
+        with Downloader(CallConfig(repo={"retries": retries}), tmp_path) as downloader:
+            client = RegistryClient(feed, downloader.session, retrying=downloader.retrying)
+            if ok:
+                client.ping()
+            else:
+                with pytest.raises(RegistryError, match="503"):
+                    client.ping()
+        assert log.read_text().count(" 503") == (2 if ok else 1)
