@@ -233,9 +233,10 @@ def test_repo_registry_id_validated_and_unique(api, registry):
 # ------------------------------------------------------------------- upstream faults
 
 
-def _stub_image(stub, name, *, missing_blob=False, corrupt_blob=False, fail_manifest=False):
+def _stub_image(stub, name, *, missing_blob=False, corrupt_blob=False, fail_manifest=False,
+                layer=b"layer bytes" * 50):
     """Serve one small Docker image from the stub; break it as asked."""
-    config, layer = b'{"architecture":"amd64","os":"linux"}', b"layer bytes" * 50
+    config = b'{"architecture":"amd64","os":"linux"}'
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -279,6 +280,31 @@ def test_upstream_faults_store_nothing(api, stack, fault, expect):
         assert not (stack.storage / "content" / type_id / hexd[:2] / hexd[2:]).exists()
     resp = requests.get(f"{api.base}/v2/{repo_id}/tags/list")
     assert resp.status_code == 404 and resp.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def test_orphaned_tags_manifests_and_blobs_are_deleted_with_their_files(api, stack):
+    stub = StubRegistry()
+    try:
+        manifest_digest, layer_digest = _stub_image(stub, "orphan/img",
+                                                    layer=uuid.uuid4().bytes * 64)
+        repo_id = create_repo(api, stub.url, upstream_name="orphan/img")
+        assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
+    finally:
+        stub.close()
+    files = []
+    for type_id, digest in (("docker_manifest", manifest_digest), ("docker_blob", layer_digest)):
+        hexd = digest.split(":")[1]
+        files.append(stack.storage / "content" / type_id / hexd[:2] / hexd[2:])
+    assert all(f.exists() for f in files)
+
+    api.wait_report(api.delete(f"{API}/repositories/{repo_id}/"))
+    listed = api.get(f"{API}/content/orphans/docker_blob/").json()
+    assert layer_digest in {u["digest"] for u in listed}
+    [report] = api.wait_report(api.delete(f"{API}/content/orphans/"))
+    assert report["state"] == "finished", report
+    assert not any(f.exists() for f in files)
+    for type_id in ("docker_tag", "docker_manifest", "docker_blob"):
+        assert api.get(f"{API}/content/orphans/{type_id}/").json() == []
 
 
 def test_token_endpoint_refusing(api, registry, tmp_path, request):

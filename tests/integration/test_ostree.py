@@ -259,6 +259,29 @@ def test_transient_object_errors_are_retried_per_the_importer_config(api, db, se
         assert log.read_text().count(" 503") == (2 if retries else 1)
 
 
+def test_orphaned_commits_and_objects_are_deleted_with_their_files(api, db, stack, serve,
+                                                                    upstream):
+    up, _ = upstream
+    fresh = new_object(up, "filez")               # only this test's new commit holds it
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", depth=1, branches=[X86])
+    synced(api, repo_id)
+    checksum = fresh.parent.name + fresh.stem
+    [unit] = [u for u in units(db, repo_id, "ostree_object") if u["checksum"] == checksum]
+    head = ostree(up, "rev-parse", X86).stdout.strip()
+    [commit] = [c for c in units(db, repo_id) if c["commit"] == head]
+    files = [stack.storage / unit["_storage_path"], stack.storage / commit["_storage_path"]]
+    assert all(f.exists() for f in files)
+
+    api.wait_report(api.delete(f"{API}/repositories/{repo_id}/"))
+    for type_id in ("ostree", "ostree_object"):
+        [report] = api.wait_report(api.delete(f"{API}/content/orphans/{type_id}/"))
+        assert report["state"] == "finished", report
+    assert db.units_ostree_object.find_one({"_id": unit["_id"]}) is None
+    assert db.units_ostree.find_one({"_id": commit["_id"]}) is None
+    assert not any(f.exists() for f in files)
+
+
 @pytest.fixture(scope="module")
 def signed_upstream(tmp_path_factory):
     require_tool("ostree")
