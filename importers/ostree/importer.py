@@ -185,6 +185,21 @@ class OSTreeImporter(Importer):
         conduit.associate_units(commits)
         return commits + others
 
+    def remove_units(self, repo, units, config, conduit):
+        """Removing commits takes away the objects no remaining commit of the repository
+        needs (read from the remaining commits' inventories)."""
+        removed = {u["_id"] for u in units if u["_content_type_id"] == COMMIT_TYPE}
+        if not removed:
+            return
+        needed = set()
+        for commit in conduit.repo_units(COMMIT_TYPE, ["_storage_path"]):
+            if commit["_id"] in removed:
+                continue
+            path = conduit.storage.path(commit["_storage_path"])
+            needed.update(conduit.unit_id(OBJECT_TYPE, {"checksum": checksum, "objtype": kind})
+                          for checksum, kind in read_inventory(path))
+        conduit.unassociate_units(OBJECT_TYPE, conduit.repo_unit_ids(OBJECT_TYPE) - needed)
+
 
 def select_refs(fetch_bytes, config) -> dict[str, str]:
     """Resolve the refs to sync: ``branches`` (exact; absent = all, ``[]`` = none), then

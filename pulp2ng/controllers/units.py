@@ -28,7 +28,7 @@ from pulp2ng.errors import (
     MissingValue,
     UnsupportedTypes,
 )
-from pulp2ng.plugin.conduits import ImportConduit
+from pulp2ng.plugin.conduits import ImportConduit, RepoConduit
 from pulp2ng.tasking import tags
 from pulp2ng.tasking.dispatch import CallReport, dispatch
 from pulp2ng.tasking.registry import task
@@ -388,11 +388,14 @@ def unassociate_task(ctx, repo_id: str, criteria):
         return {}
     imp = store.find_importer(repo_id)
     cls = platform.plugins.importers.get(imp["importer_type_id"]) if imp else None
+    released = 0
     if cls:
         config = importer_call_config(platform, cls, imp.get("config") or {})
-        cls().remove_units(transfer_repo(platform, repo), units, config)
+        conduit = RepoConduit(platform, ctx, repo_id, imp["importer_type_id"])
+        cls().remove_units(transfer_repo(platform, repo), units, config, conduit)
+        released = conduit.removed_count
     removed = store.delete_by_ids(store.associations, (
-        association_id(repo_id, u["_content_type_id"], u["_id"]) for u in units))
+        association_id(repo_id, u["_content_type_id"], u["_id"]) for u in units)) + released
     note_content_change(platform, repo_id, 0, removed)
     result = _unit_list(platform, units)
     result["removed_count"] = removed

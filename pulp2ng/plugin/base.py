@@ -88,8 +88,12 @@ class Importer:
         conduit.associate_units(units)
         return units
 
-    def remove_units(self, repo, units, config) -> None:
-        """Called before the platform removes ``units`` from the repository."""
+    def remove_units(self, repo, units, config, conduit) -> None:
+        """Called before the platform removes ``units`` from the repository.
+
+        ``conduit`` (a :class:`RepoConduit` on the repository) lets a plugin take away what
+        only those units needed, such as the objects of removed OSTree commits.
+        """
 
 
 class Distributor:

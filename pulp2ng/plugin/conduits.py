@@ -82,6 +82,10 @@ class RepoConduit:
         """The id a unit with this key has (or will have): ids are derived from keys."""
         return unit_id(type_id, unit_key)
 
+    def repo_unit_ids(self, type_id: str) -> set[str]:
+        """The ids of the repository's units of ``type_id`` (no unit document is read)."""
+        return set(self._store.repo_association_ids(self.repo_id, type_id))
+
     def repo_units(self, type_id: str, fields: Iterable[str] | None = None) -> Iterator[dict]:
         """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``)."""
         ids = self._store.repo_association_ids(self.repo_id, type_id)

@@ -282,6 +282,28 @@ def test_orphaned_commits_and_objects_are_deleted_with_their_files(api, db, stac
     assert not any(f.exists() for f in files)
 
 
+def test_removing_a_branch_releases_only_the_objects_it_alone_needed(api, db, serve, upstream,
+                                                                     tmp_path):
+    up, _ = upstream
+    feed, _ = serve(up.parent)
+    both = ostree_repo(api, feed + "repo/", depth=-1, branches=[X86, ARM])
+    only_x86 = ostree_repo(api, feed + "repo/", depth=-1, branches=[X86])
+    synced(api, both)
+    synced(api, only_x86)
+    x86_objects = {u["_id"] for u in units(db, only_x86, "ostree_object")}
+    assert x86_objects < {u["_id"] for u in units(db, both, "ostree_object")}
+
+    [report] = api.wait_report(api.post(f"{API}/repositories/{both}/actions/unassociate/", json={
+        "criteria": {"type_ids": ["ostree"], "filters": {"unit": {"branch": ARM}}}}))
+    assert report["state"] == "finished", report
+    assert {u["branch"] for u in units(db, both)} == {X86}
+    assert {u["_id"] for u in units(db, both, "ostree_object")} == x86_objects
+    counts = api.get(f"{API}/repositories/{both}/").json()["content_unit_counts"]
+    assert counts["ostree_object"] == len(x86_objects)
+    _publish(api, both)
+    client_pull(api, both, tmp_path, [X86])        # fsck'd: nothing X86 needs is gone
+
+
 @pytest.fixture(scope="module")
 def signed_upstream(tmp_path_factory):
     require_tool("ostree")
