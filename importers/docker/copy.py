@@ -1,12 +1,13 @@
-"""Copy between repositories: tags pull their manifests and blobs along (reference §2.4).
+"""Copy and remove (reference §2.4): both cascade along tag → list → manifest → blob.
 
 A tag is per repository, so copying one makes a new tag unit in the destination (replacing a
-same-name tag there); lists bring their manifests, manifests their blobs.
+same-name tag there); lists bring their manifests, manifests their blobs. Removal goes top
+down and takes away only what nothing left in the repository still needs.
 """
 from __future__ import annotations
 
 from .types import BLOB, MANIFEST, MANIFEST_LIST, SIGNATURE, TAG
-from .units import LIST_FIELDS, MANIFEST_FIELDS, TAG_FIELDS, Graph, tag_doc
+from .units import LIST_FIELDS, MANIFEST_FIELDS, TAG_FIELDS, Graph, manifest_blobs, tag_doc
 
 
 def import_units(conduit, units: list[dict]) -> list[dict]:
@@ -52,3 +53,36 @@ def replace_tags(conduit, tags, graph: Graph) -> list[dict]:
              if t["name"] in new and t["_id"] not in set(ids)]
     conduit.unassociate_units(TAG, stale)
     return [{**doc, "_id": uid, "_content_type_id": TAG} for doc, uid in zip(new.values(), ids)]
+
+
+def remove_units(conduit, units: list[dict]) -> None:
+    """Before ``units`` leave the repository: unassociate the tags pointing at removed
+    manifests or lists, the manifests of removed lists that no remaining list holds and no
+    remaining tag names, the blobs and signatures only removed manifests referenced."""
+    removed = {u["_id"] for u in units}
+    lists_gone = {u["digest"] for u in units if u["_content_type_id"] == MANIFEST_LIST}
+    manifests_gone = {u["digest"] for u in units if u["_content_type_id"] == MANIFEST}
+    if not lists_gone | manifests_gone:
+        return  # tags or blobs alone: nothing hangs below them
+    tags = list(conduit.repo_units(TAG, TAG_FIELDS))
+    conduit.unassociate_units(TAG, [t["_id"] for t in tags if t["_id"] not in removed
+                                    and t["manifest_digest"] in lists_gone | manifests_gone])
+    tagged = {t["manifest_digest"] for t in tags} - lists_gone - manifests_gone
+    lists = list(conduit.repo_units(MANIFEST_LIST, LIST_FIELDS))
+    listed = {e["digest"] for d in lists if d["digest"] not in lists_gone
+              for e in d.get("manifests") or ()}
+    children = {e["digest"] for d in lists if d["digest"] in lists_gone
+                for e in d.get("manifests") or ()}
+    manifests = list(conduit.repo_units(MANIFEST, MANIFEST_FIELDS))
+    orphaned = {m["digest"] for m in manifests if m["digest"] in children - listed - tagged}
+    conduit.unassociate_units(MANIFEST, [m["_id"] for m in manifests
+                                         if m["digest"] in orphaned and m["_id"] not in removed])
+    gone = manifests_gone | orphaned
+    needed = {b for m in manifests if m["digest"] not in gone for b in manifest_blobs(m)}
+    loose = {b for m in manifests if m["digest"] in gone for b in manifest_blobs(m)} - needed
+    blobs = conduit.repo_units(BLOB, ["digest"])
+    conduit.unassociate_units(BLOB, [b["_id"] for b in blobs
+                                     if b["digest"] in loose and b["_id"] not in removed])
+    signatures = conduit.repo_units(SIGNATURE, ["manifest_digest"])
+    conduit.unassociate_units(SIGNATURE, [s["_id"] for s in signatures
+                                          if s["manifest_digest"] in gone])

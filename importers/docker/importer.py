@@ -241,6 +241,9 @@ class DockerImporter(Importer):
     def import_units(self, source_repo, dest_repo, conduit, config, units):
         return copy_units.import_units(conduit, units)
 
+    def remove_units(self, repo, units, config, conduit):
+        copy_units.remove_units(conduit, units)
+
     def upload_unit(self, repo, type_id, unit_key, metadata, file_path, conduit, config):
         return upload.upload_unit(conduit, type_id, unit_key, metadata or {}, file_path)
 

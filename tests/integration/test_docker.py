@@ -307,6 +307,42 @@ def test_orphaned_tags_manifests_and_blobs_are_deleted_with_their_files(api, sta
         assert api.get(f"{API}/content/orphans/{type_id}/").json() == []
 
 
+def test_removing_a_list_cascades_to_what_only_it_needed(api, upstream, tmp_path):
+    """§2.4: its tag goes, then its manifests no remaining tag or list holds, then the blobs
+    only they used; what the remaining tag needs stays and still pulls."""
+    reg, layout = upstream
+    registry_id = f"test/rm-{uuid.uuid4().hex[:6]}"
+    repo_id = create_repo(api, reg.url, registry_id, upstream_name=WILD,
+                          include_tags=["v1.0", "multi"])
+    assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
+    keep_manifests, _, keep_blobs = expected_content(layout, ["v1.0"])
+    multi = layout.tags["multi"]
+    [report] = api.wait_report(api.post(f"{API}/repositories/{repo_id}/actions/unassociate/",
+                                        json={"criteria": {"type_ids": ["docker_manifest_list"],
+                                                           "filters": {"unit": {"digest": multi}}}}))
+    assert report["state"] == "finished", report
+
+    def digests(type_id, field="digest"):
+        found = api.post(f"{API}/repositories/{repo_id}/search/units/", json={
+            "criteria": {"type_ids": [type_id]}})
+        assert found.status_code == 200, found.text
+        return {u["metadata"][field] for u in found.json()}
+
+    sig_manifest = layout.sig[1]
+    assert digests("docker_tag", "name") == {"v1.0", layout.sig[0]}
+    assert digests("docker_manifest_list") == set()
+    assert digests("docker_manifest") == keep_manifests | {sig_manifest}
+    assert digests("docker_blob") == keep_blobs | set(layout.sig[2])
+    publish = api.post(f"{API}/repositories/{repo_id}/actions/publish/",
+                       json={"id": "docker_web"})
+    assert api.wait_report(publish)[0]["state"] == "finished"
+    host = api.base.split("://", 1)[1]
+    skopeo("copy", "--src-tls-verify=false", f"docker://{host}/{registry_id}:v1.0",
+           f"oci:{tmp_path / 'oci'}:v1.0")
+    missing = requests.get(f"{api.base}/v2/{registry_id}/manifests/multi")
+    assert missing.status_code == 404
+
+
 def test_token_endpoint_refusing(api, registry, tmp_path, request):
     realm, cert, _ = start_token_server(request, tmp_path, "--user", "alice:s3cret")
     reg = start_registry(request, tmp_path / "reg", "token", realm, str(cert),
