@@ -343,6 +343,39 @@ def test_removing_a_list_cascades_to_what_only_it_needed(api, upstream, tmp_path
     assert missing.status_code == 404
 
 
+def test_head_answers_like_get_without_a_body_and_protected_repos_stay_hidden(api, upstream):
+    reg, layout = upstream
+    registry_id = f"test/head-{uuid.uuid4().hex[:6]}"
+    repo_id = create_repo(api, reg.url, registry_id, upstream_name=WILD, include_tags=["v1.0"])
+    assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
+    v2 = f"{api.base}/v2"
+    digest = layout.tags["v1.0"]
+    blob = sorted(layout.image_blobs(digest))[0]
+    for path in ("/", f"/{registry_id}/tags/list", f"/{registry_id}/manifests/v1.0",
+                 f"/{registry_id}/manifests/{digest}", f"/{registry_id}/blobs/{blob}",
+                 "/_catalog"):
+        got, head = requests.get(v2 + path), requests.head(v2 + path)
+        assert (got.status_code, head.status_code) == (200, 200), path
+        assert head.content == b"" and head.headers["Content-Length"] == str(len(got.content))
+        for header in ("Content-Type", "Docker-Content-Digest"):
+            assert head.headers.get(header) == got.headers.get(header), (path, header)
+    assert requests.head(f"{v2}/{registry_id}/manifests/{digest}").headers[
+        "Docker-Content-Digest"] == digest
+    missing = requests.head(f"{v2}/{registry_id}/blobs/sha256:{'0' * 64}")
+    assert missing.status_code == 404 and missing.content == b""
+
+    dist = f"{API}/repositories/{repo_id}/distributors/docker_web/"
+    assert api.wait_report(api.put(dist, json={"distributor_config": {"protected": True}}))[0][
+        "state"] == "finished"
+    publish = api.post(f"{API}/repositories/{repo_id}/actions/publish/", json={"id": "docker_web"})
+    assert api.wait_report(publish)[0]["state"] == "finished"
+    for path in (f"/{registry_id}/tags/list", f"/{registry_id}/manifests/v1.0"):
+        hidden = requests.get(v2 + path)
+        assert hidden.status_code == 404, path
+        assert hidden.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert registry_id not in requests.get(f"{v2}/_catalog").json()["repositories"]
+
+
 def test_token_endpoint_refusing(api, registry, tmp_path, request):
     realm, cert, _ = start_token_server(request, tmp_path, "--user", "alice:s3cret")
     reg = start_registry(request, tmp_path / "reg", "token", realm, str(cert),
