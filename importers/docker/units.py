@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import mediatypes as mt
 from .manifests import Manifest
 from .types import BLOB, MANIFEST, MANIFEST_LIST, SIGNATURE, TAG
 
 MANIFEST_FIELDS = ("digest", "media_type", "schema_version", "fs_layers", "config_layer",
                    "_storage_path")
 LIST_FIELDS = ("digest", "media_type", "schema_version", "manifests", "amd64_digest",
-               "_storage_path")
+               "amd64_schema_version", "_storage_path")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 #: A registry repository name (docker reference grammar), as Pulp 2 validated it (DKR1006).
 NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
@@ -33,8 +34,11 @@ def manifest_doc(manifest: Manifest, storage_path: str) -> tuple[str, dict]:
                     "variant": c.platform.variant if c.platform else None}
                    for c in manifest.children]
         amd64 = next((e for e in entries if (e["os"], e["arch"]) == ("linux", "amd64")), None)
-        return MANIFEST_LIST, {**base, "manifests": entries,
-                               "amd64_digest": amd64["digest"] if amd64 else None}
+        return MANIFEST_LIST, {
+            **base, "manifests": entries,
+            "amd64_digest": amd64["digest"] if amd64 else None,
+            "amd64_schema_version": (1 if amd64["media_type"] in mt.SCHEMA1 else 2)
+            if amd64 else None}
     return MANIFEST, {
         **base,
         "fs_layers": [{"blob_sum": b.digest, "size": b.size, "layer_type": b.media_type}

@@ -317,6 +317,10 @@ def test_removing_a_list_cascades_to_what_only_it_needed(api, upstream, tmp_path
     assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
     keep_manifests, _, keep_blobs = expected_content(layout, ["v1.0"])
     multi = layout.tags["multi"]
+    [listed] = api.post(f"{API}/repositories/{repo_id}/search/units/", json={
+        "criteria": {"type_ids": ["docker_manifest_list"]}}).json()
+    assert listed["metadata"]["amd64_digest"] == layout.children(multi)["amd64"]
+    assert listed["metadata"]["amd64_schema_version"] == 2
     [report] = api.wait_report(api.post(f"{API}/repositories/{repo_id}/actions/unassociate/",
                                         json={"criteria": {"type_ids": ["docker_manifest_list"],
                                                            "filters": {"unit": {"digest": multi}}}}))
