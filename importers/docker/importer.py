@@ -11,7 +11,8 @@ Config keys:
 * ``tags`` (exact names, Pulp 2), ``include_tags`` / ``exclude_tags`` (``*``/``?`` wildcards,
   excludes win), ``platforms`` (``os/arch[/variant]`` list children to keep);
 * ``remove_missing`` (mirror: drop tags, and what only they used, gone upstream, within the
-  filtered subset), ``include_foreign_layers``, ``sync_cosign`` (companion ``.sig``/``.att``/
+  filtered subset), ``include_foreign_layers`` (non-distributable layers fetched from their
+  descriptors' ``urls``; skipped by default), ``sync_cosign`` (companion ``.sig``/``.att``/
   ``.sbom`` tags, default true);
 * ``sigstore`` (lookaside URL: ``<sigstore>/<upstream_name>@sha256=<hex>/signature-N``) and
   ``signature_source`` (``auto``: the sigstore if set, else the registry extension API when
@@ -28,6 +29,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from pulp2ng.plugin import (
+    DownloadRequest,
     Importer,
     SyncError,
     SyncReport,
@@ -123,7 +125,8 @@ class DockerImporter(Importer):
             fetch, link = self._split_blobs(conduit, plan)
             progress.begin_blobs(fetch)
             workers = config.get_int("max_downloads") or 5
-            fetched = _download(client, name, fetch, plan, conduit, progress, workers)
+            fetched = _download(client, downloader, name, fetch, plan, conduit, progress,
+                                workers)
             try:
                 found = self._fetch_signatures(client, config, name, local, plan, workers,
                                                progress)
@@ -303,7 +306,21 @@ def _explain(exc: RegistryError, feed: str, name: str) -> str:
     return f"Registry {feed} failed for {name}: {exc}"
 
 
-def _download(client, name, blobs, plan, conduit, progress, workers) -> list:
+def _download_foreign(downloader, blob) -> tuple:
+    """A foreign (non-distributable) layer comes from its descriptor's ``urls``, the first
+    that serves the right bytes, as a registry client would fetch it."""
+    errors = []
+    for url in blob.urls:
+        result = downloader.download_one(DownloadRequest(
+            url, sha256=blob.digest.partition(":")[2], size=blob.size))
+        if result.ok:
+            return blob.digest, result.path, result.size
+        errors.append(f"{url}: {result.error}")
+    raise RegistryError(f"foreign layer {blob.digest} could not be fetched: "
+                        + "; ".join(errors))
+
+
+def _download(client, downloader, name, blobs, plan, conduit, progress, workers) -> list:
     """Fetch and verify blobs concurrently into temp files; any failure removes them all."""
     users = {}
     for planned in plan.manifests.values():
@@ -313,6 +330,8 @@ def _download(client, name, blobs, plan, conduit, progress, workers) -> list:
     def fetch(blob):
         if conduit.canceled:
             raise TaskCanceled()
+        if blob.foreign and blob.urls and blob.digest.startswith("sha256:"):
+            return _download_foreign(downloader, blob)
         temp = conduit.storage.temp_path()
         return blob.digest, temp, client.download_blob(name, blob.digest, temp)
 

@@ -380,6 +380,45 @@ def test_head_answers_like_get_without_a_body_and_protected_repos_stay_hidden(ap
     assert registry_id not in requests.get(f"{v2}/_catalog").json()["repositories"]
 
 
+def test_foreign_layers_come_from_their_urls_when_included(api, stack, serve, tmp_path):
+    """A non-distributable layer is not in the registry: with ``include_foreign_layers`` it
+    is fetched from the descriptor's ``urls`` (and verified); without, it is skipped."""
+    config, layer = b'{"architecture":"amd64","os":"linux"}', uuid.uuid4().bytes * 100
+    (tmp_path / "cdn").mkdir()
+    (tmp_path / "cdn" / "layer.tar.gz").write_bytes(layer)
+    cdn, log = serve(tmp_path / "cdn")
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": len(config), "digest": sha(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+                    "size": len(layer), "digest": sha(layer),
+                    "urls": [cdn + "missing.tar.gz", cdn + "layer.tar.gz"]}]}).encode()
+    stub = StubRegistry()
+    json_type = {"Content-Type": "application/json"}
+    stub.routes["/v2/"] = (200, json_type, b"{}")
+    stub.routes["/v2/win/img/tags/list"] = (200, json_type, b'{"name":"win/img","tags":["v1"]}')
+    stub.routes["/v2/win/img/manifests/v1"] = (
+        200, {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}, manifest)
+    stub.routes[f"/v2/win/img/blobs/{sha(config)}"] = (200, {}, config)
+    hexd = sha(layer).split(":")[1]
+    stored = stack.storage / "content" / "docker_blob" / hexd[:2] / hexd[2:]
+    try:
+        skipped = create_repo(api, stub.url, upstream_name="win/img")
+        assert [r["state"] for r in sync(api, skipped)] == ["finished", "finished"]
+        assert counts(api, skipped)["docker_blob"] == 1 and not stored.exists()
+        included = create_repo(api, stub.url, upstream_name="win/img",
+                               include_foreign_layers=True)
+        assert [r["state"] for r in sync(api, included)] == ["finished", "finished"]
+    finally:
+        stub.close()
+    assert counts(api, included)["docker_blob"] == 2
+    assert stored.read_bytes() == layer
+    assert not any(f"blobs/{sha(layer)}" in path for _, path, _ in stub.requests)
+    assert "GET /missing.tar.gz 404" in log.read_text()
+
+
 def test_token_endpoint_refusing(api, registry, tmp_path, request):
     realm, cert, _ = start_token_server(request, tmp_path, "--user", "alice:s3cret")
     reg = start_registry(request, tmp_path / "reg", "token", realm, str(cert),
