@@ -419,6 +419,40 @@ def test_foreign_layers_come_from_their_urls_when_included(api, stack, serve, tm
     assert "GET /missing.tar.gz 404" in log.read_text()
 
 
+@pytest.mark.parametrize("mirror", [True, False])
+def test_mirror_removes_only_within_the_filter_and_additive_keeps(api, mirror):
+    stub = StubRegistry()
+    try:
+        _stub_image(stub, "mir/img", layer=uuid.uuid4().bytes * 64)
+        manifest = stub.routes["/v2/mir/img/manifests/v1"]
+
+        def upstream_tags(*names):
+            body = json.dumps({"name": "mir/img", "tags": list(names)}).encode()
+            stub.routes["/v2/mir/img/tags/list"] = (200, {"Content-Type": "application/json"},
+                                                    body)
+            for name in names:
+                stub.routes[f"/v2/mir/img/manifests/{name}"] = manifest
+
+        upstream_tags("v1", "v2", "other")
+        repo_id = create_repo(api, stub.url, upstream_name="mir/img", remove_missing=mirror)
+        assert [r["state"] for r in sync(api, repo_id)] == ["finished", "finished"]
+        importer = f"{API}/repositories/{repo_id}/importers/docker_importer/"
+        assert api.put(importer, json={"importer_config": {"include_tags": ["v*"]}}
+                       ).status_code in (200, 202)
+        del stub.routes["/v2/mir/img/manifests/v1"]
+        upstream_tags("v2", "other2")
+        reports = sync(api, repo_id)
+        assert [r["state"] for r in reports] == ["finished", "finished"], reports
+    finally:
+        stub.close()
+    tags = {u["metadata"]["name"] for u in api.post(
+        f"{API}/repositories/{repo_id}/search/units/",
+        json={"criteria": {"type_ids": ["docker_tag"]}}).json()}
+    # "other" is outside the new filter: a mirror leaves it alone, as it leaves "other2" out
+    assert tags == ({"v2", "other"} if mirror else {"v1", "v2", "other"})
+    assert reports[0]["result"]["removed_count"] == (1 if mirror else 0)
+
+
 def test_token_endpoint_refusing(api, registry, tmp_path, request):
     realm, cert, _ = start_token_server(request, tmp_path, "--user", "alice:s3cret")
     reg = start_registry(request, tmp_path / "reg", "token", realm, str(cert),
