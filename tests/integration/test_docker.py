@@ -234,16 +234,22 @@ def test_repo_registry_id_validated_and_unique(api, registry):
 
 
 def _stub_image(stub, name, *, missing_blob=False, corrupt_blob=False, fail_manifest=False,
-                layer=b"layer bytes" * 50):
-    """Serve one small Docker image from the stub; break it as asked."""
+                layer=b"layer bytes" * 50, foreign_urls=None):
+    """Serve one small Docker image from the stub; break it as asked. With ``foreign_urls``
+    its layer is non-distributable: listed at those URLs, not served by the registry."""
     config = b'{"architecture":"amd64","os":"linux"}'
+    descriptor = {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                  "size": len(layer), "digest": sha(layer)}
+    if foreign_urls:
+        missing_blob = True
+        descriptor.update(mediaType="application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+                          urls=foreign_urls)
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                    "size": len(config), "digest": sha(config)},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": len(layer), "digest": sha(layer)}]}).encode()
+        "layers": [descriptor]}).encode()
     json_type = {"Content-Type": "application/json"}
     stub.routes["/v2/"] = (200, json_type, b"{}")
     stub.routes[f"/v2/{name}/tags/list"] = (200, json_type,
@@ -383,25 +389,13 @@ def test_head_answers_like_get_without_a_body_and_protected_repos_stay_hidden(ap
 def test_foreign_layers_come_from_their_urls_when_included(api, stack, serve, tmp_path):
     """A non-distributable layer is not in the registry: with ``include_foreign_layers`` it
     is fetched from the descriptor's ``urls`` (and verified); without, it is skipped."""
-    config, layer = b'{"architecture":"amd64","os":"linux"}', uuid.uuid4().bytes * 100
+    layer = uuid.uuid4().bytes * 100
     (tmp_path / "cdn").mkdir()
     (tmp_path / "cdn" / "layer.tar.gz").write_bytes(layer)
     cdn, log = serve(tmp_path / "cdn")
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                   "size": len(config), "digest": sha(config)},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-                    "size": len(layer), "digest": sha(layer),
-                    "urls": [cdn + "missing.tar.gz", cdn + "layer.tar.gz"]}]}).encode()
     stub = StubRegistry()
-    json_type = {"Content-Type": "application/json"}
-    stub.routes["/v2/"] = (200, json_type, b"{}")
-    stub.routes["/v2/win/img/tags/list"] = (200, json_type, b'{"name":"win/img","tags":["v1"]}')
-    stub.routes["/v2/win/img/manifests/v1"] = (
-        200, {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}, manifest)
-    stub.routes[f"/v2/win/img/blobs/{sha(config)}"] = (200, {}, config)
+    _stub_image(stub, "win/img", layer=layer,
+                foreign_urls=[cdn + "missing.tar.gz", cdn + "layer.tar.gz"])
     hexd = sha(layer).split(":")[1]
     stored = stack.storage / "content" / "docker_blob" / hexd[:2] / hexd[2:]
     try:
