@@ -97,7 +97,6 @@ class DockerDistributor(Distributor):
                                                                   .values()))})
 
 
-
 def _link_signatures(conduit, tree, manifests: dict) -> dict[str, list[str]]:
     """Link the signatures of published manifests; ``{manifest digest: [digest, ...]}``."""
     out: dict[str, list[str]] = {}

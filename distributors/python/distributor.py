@@ -86,7 +86,6 @@ class PythonDistributor(Distributor):
                                             "num_files": len(files)})
 
 
-
 def _package(unit: dict) -> dict:
     """A unit as :mod:`.pages` wants it, with its place in the tree.
 

@@ -62,19 +62,21 @@ def remove_units(conduit, units: list[dict]) -> None:
     removed = {u["_id"] for u in units}
     lists_gone = {u["digest"] for u in units if u["_content_type_id"] == MANIFEST_LIST}
     manifests_gone = {u["digest"] for u in units if u["_content_type_id"] == MANIFEST}
-    if not lists_gone | manifests_gone:
+    targets_gone = lists_gone | manifests_gone
+    if not targets_gone:
         return  # tags or blobs alone: nothing hangs below them
     tags = list(conduit.repo_units(TAG, TAG_FIELDS))
     conduit.unassociate_units(TAG, [t["_id"] for t in tags if t["_id"] not in removed
-                                    and t["manifest_digest"] in lists_gone | manifests_gone])
-    tagged = {t["manifest_digest"] for t in tags} - lists_gone - manifests_gone
+                                    and t["manifest_digest"] in targets_gone])
+    tagged = {t["manifest_digest"] for t in tags} - targets_gone
     lists = list(conduit.repo_units(MANIFEST_LIST, LIST_FIELDS))
     listed = {e["digest"] for d in lists if d["digest"] not in lists_gone
               for e in d.get("manifests") or ()}
     children = {e["digest"] for d in lists if d["digest"] in lists_gone
                 for e in d.get("manifests") or ()}
     manifests = list(conduit.repo_units(MANIFEST, MANIFEST_FIELDS))
-    orphaned = {m["digest"] for m in manifests if m["digest"] in children - listed - tagged}
+    loose_children = children - listed - tagged
+    orphaned = {m["digest"] for m in manifests if m["digest"] in loose_children}
     conduit.unassociate_units(MANIFEST, [m["_id"] for m in manifests
                                          if m["digest"] in orphaned and m["_id"] not in removed])
     gone = manifests_gone | orphaned

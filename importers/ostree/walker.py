@@ -120,6 +120,7 @@ def make_http_fetchers(base_url: str, session=None, timeout: float = 60.0,
     base = base_url.rstrip("/") + "/"
 
     retrying = retrying or (lambda send, url: send())
+    pace = pace or (lambda started, size: None)
 
     def get(relpath: str, stream: bool):
         url = base + relpath
@@ -139,8 +140,7 @@ def make_http_fetchers(base_url: str, session=None, timeout: float = 60.0,
             for chunk in resp.iter_content(archive.CHUNK):
                 fh.write(chunk)
                 size += len(chunk)
-                if pace:
-                    pace(started, size)
+                pace(started, size)
 
     return fetch_bytes, fetch_to_file
 

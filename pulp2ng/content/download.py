@@ -304,8 +304,7 @@ class Downloader:
                     )
                 sha.update(chunk)
                 out.write(chunk)
-                if self.max_speed:
-                    self.pace(started, size)
+                self.pace(started, size)
                 if self.canceled():
                     raise TaskCanceled()
         return sha.hexdigest(), size

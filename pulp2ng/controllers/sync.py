@@ -213,9 +213,11 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
     config = distributor_call_config(cls, dist.get("config") or {}, override_config)
+    plugin = cls()
     try:
         working = platform.storage.working_dir(ctx.task_id)
-        report = cls().publish_repo(transfer_repo(platform, repo, working), conduit, config)
+        view = transfer_repo(platform, repo, working)
+        report = plugin.publish_repo(view, conduit, config)
         if not isinstance(report, PublishReport) or not report.success_flag:
             summary = getattr(report, "summary", None)
             raise PublishError(f"Distributor {dist_id} reported a failure: {summary}")
@@ -230,7 +232,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         entry["completed"] = now()
         store.publish_results.insert_one(entry)
         platform.storage.drop_working_dir(ctx.task_id)
-    location = cls().publish_location(transfer_repo(platform, repo), config)
+    location = plugin.publish_location(view, config)
     location = list(location) if location else None
     store.distributors.update_one(
         {"_id": dist["_id"]},

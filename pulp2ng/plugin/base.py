@@ -31,11 +31,11 @@ class UnitType:
 @dataclass
 class SyncReport:
     """What ``sync_repo`` returns. Counts are recomputed by the platform; ``details`` and
-    ``summary`` are the plugin's own."""
+    ``summary`` are the plugin's own (Pulp 2's ISO importer reports ``details`` as None)."""
 
     success_flag: bool = True
     summary: dict = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
+    details: dict | None = field(default_factory=dict)
     canceled_flag: bool = False
 
 

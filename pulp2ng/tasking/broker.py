@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import time
-
 from queue import Empty
 
 import pymongo
