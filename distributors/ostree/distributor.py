@@ -4,13 +4,17 @@ Served at ``/pulp/ostree/web/<relative_path>/`` (``relative_path`` defaults to t
 id). Each branch's head is found through the parent links of the branch's commit units (the
 commit no other commit of the branch names as parent; the newest wins if a branch diverged).
 Objects are hard links to content storage; ``summary`` is regenerated and written last, and
-the tree is swapped in atomically. Static deltas are not generated (no ``compute_delta``):
-clients pull object by object, which is what Pulp 2 served too.
+the tree is swapped in atomically.
+
+``compute_delta`` (default false, so by default we serve what Pulp 2 served: objects only) adds
+a static delta from each head's published parent, so an up-to-date client fetches one update
+instead of every changed object. libostree writes the deltas, so the ``ostree`` command must be
+installed; validation refuses the key without it rather than failing every publish later.
 """
 
 from __future__ import annotations
 
-from pulp2ng.importers.ostree import publish
+from pulp2ng.importers.ostree import deltas, publish
 from pulp2ng.importers.ostree.errors import OSTreeError
 from pulp2ng.importers.ostree.types import COMMIT_TYPE, OBJECT_TYPE
 from pulp2ng.plugin import Distributor, PublishError, PublishReport, check_publish_path
@@ -20,6 +24,11 @@ AREA = "ostree"
 
 def relative_path(repo, config) -> str:
     return str(config.get("relative_path") or repo["id"]).strip("/")
+
+
+def publish_options(config) -> tuple[int, bool]:
+    """``(depth, compute_delta)``; ValueError or TypeError when either has the wrong type."""
+    return config.get_int("depth", 0), config.get_boolean("compute_delta", False)
 
 
 def branch_heads(units) -> dict[str, str]:
@@ -38,7 +47,7 @@ def branch_heads(units) -> dict[str, str]:
 
 class OSTreeDistributor(Distributor):
     web_areas = {"/pulp/ostree/web/": AREA}
-    default_config = {"depth": 0}
+    default_config = {"depth": 0, "compute_delta": False}
 
     @classmethod
     def metadata(cls):
@@ -50,13 +59,14 @@ class OSTreeDistributor(Distributor):
         if not ok:
             return ok, why
         try:
-            depth = config.get_int("depth")
-        except ValueError as exc:
+            depth, compute_delta = publish_options(config)
+        except (TypeError, ValueError) as exc:
             return False, str(exc)
-        if depth is not None and depth < -1:
+        if depth < -1:
             return False, "depth must be -1 (all), 0 (head only) or a positive number"
-        if config.get_boolean("compute_delta", False):
-            return False, "compute_delta is not supported: static deltas are not generated"
+        if compute_delta and deltas.ostree_command() is None:
+            return False, ("compute_delta needs the ostree command (libostree) on the server, "
+                           "and it is not installed")
         return True, None
 
     def publish_location(self, repo, config):
@@ -67,6 +77,10 @@ class OSTreeDistributor(Distributor):
                      "state": "IN_PROGRESS"},
                     {"step_type": "ostree_publish_over_http",
                      "description": "Making files available via web.", "state": "NOT_STARTED"}]
+        try:
+            depth, compute_delta = publish_options(config)
+        except (TypeError, ValueError) as exc:  # an override_config is not validated
+            raise PublishError(f"Invalid publish configuration: {exc}") from None
         conduit.set_progress(progress, force=True)
         heads = branch_heads(conduit.repo_units(
             COMMIT_TYPE, ["branch", "commit", "parent", "timestamp"]))
@@ -80,8 +94,8 @@ class OSTreeDistributor(Distributor):
         conduit.check_canceled()
         try:
             with conduit.publish_dir(AREA, relative_path(repo, config)) as tree:
-                result = publish.write_archive_repo(str(tree), heads, source,
-                                                    config.get_int("depth", 0))
+                result = publish.write_archive_repo(str(tree), heads, source, depth,
+                                                    compute_delta=compute_delta)
                 progress[0]["state"], progress[1]["state"] = "FINISHED", "IN_PROGRESS"
                 conduit.set_progress(progress, force=True)
         except OSTreeError as exc:
@@ -91,4 +105,5 @@ class OSTreeDistributor(Distributor):
         progress[1]["state"] = "FINISHED"
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={s["step_type"]: s["state"] for s in progress},
-                             details={"refs": result.history, "objects": result.objects})
+                             details={"refs": result.history, "objects": result.objects,
+                                      "deltas": result.deltas})

@@ -526,12 +526,17 @@ def parse_summary(data: bytes) -> Summary:
 
 
 def build_summary(refs: dict[str, tuple[str, int, Commit]],
-                  last_modified: int | None = None) -> bytes:
-    """Serialise a ``summary`` file the way ``ostree summary -u`` does (unsigned, no deltas).
+                  last_modified: int | None = None,
+                  deltas: dict[str, bytes] | None = None) -> bytes:
+    """Serialise a ``summary`` file the way ``ostree summary -u`` does (unsigned).
+
+    Deltas are listed in the summary itself (``ostree.static-deltas``), which every libostree
+    client reads; we write no ``delta-indexes/`` and so never set ``ostree.summary.indexed-deltas``.
 
     Args:
         refs: ref name → (commit checksum, size of the commit object in bytes, parsed commit).
         last_modified: ``ostree.summary.last-modified`` in seconds; now when omitted.
+        deltas: delta name (``FROM-TO``) → sha256 digest of its superblock.
 
     Returns:
         The summary bytes; refs are sorted by name as clients binary-search them.
@@ -551,6 +556,9 @@ def build_summary(refs: dict[str, tuple[str, int, Commit]],
         "ostree.summary.last-modified": gvariant.Variant("t", gvariant.byteswap_int(stamp, "t")),
         "ostree.summary.tombstone-commits": gvariant.Variant("b", False),
     }
+    if deltas:
+        meta["ostree.static-deltas"] = gvariant.Variant(
+            "a{sv}", {name: gvariant.Variant("ay", digest) for name, digest in deltas.items()})
     return gvariant.encode(SUMMARY_SIG, (entries, meta), "little")
 
 

@@ -7,6 +7,11 @@ directories that ``ostree init`` creates, so local ``ostree`` commands (fsck, su
 work on the result too. The summary is written last, because clients follow the
 summary rather than ``refs/heads`` and must never see refs whose objects are not there yet.
 
+Static deltas (``compute_delta``) go from each head's published parent to the head, as Pulp 3's
+``compute_delta`` does (Pulp 2 made none): that is the update clients download most, and a
+from-scratch delta would store every head's tree a second time. A head published without its
+parent gets no delta. They are generated after all objects and refs, and listed in the summary.
+
 History trimming: each head's history is published up to ``depth`` parents. The oldest
 published commit then names a parent that the repository does not hold. ``ostree pull``
 (``--depth=N`` and ``--depth=-1`` alike) treats a parent commit that 404s as the end of the
@@ -19,7 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
-from . import archive
+from . import archive, deltas
 from .archive import COMMIT, COMMITMETA, DIRMETA, DIRTREE, FILEZ, object_path
 from .errors import OSTreeMissingObject
 
@@ -34,6 +39,7 @@ class PublishResult:
 
     history: dict[str, list[str]] = field(default_factory=dict)
     objects: int = 0
+    deltas: list[str] = field(default_factory=list)
     linked: int = 0
     copied: int = 0
 
@@ -112,7 +118,8 @@ class _Publisher:
 
 
 def write_archive_repo(dest_dir: str, refs: dict[str, str], object_source: ObjectSource,
-                       depth: int = 0, last_modified: int | None = None) -> PublishResult:
+                       depth: int = 0, last_modified: int | None = None,
+                       compute_delta: bool = False) -> PublishResult:
     """Write a complete archive-z2 repository that ``ostree pull`` can consume over HTTP.
 
     Args:
@@ -124,6 +131,7 @@ def write_archive_repo(dest_dir: str, refs: dict[str, str], object_source: Objec
         depth: parents to publish per head: 0 = head only, N = up to N parents, -1 = all that
             are stored.
         last_modified: ``ostree.summary.last-modified`` (seconds); now when omitted.
+        compute_delta: also write a static delta from each head's published parent.
 
     Returns:
         A :class:`PublishResult`.
@@ -131,6 +139,7 @@ def write_archive_repo(dest_dir: str, refs: dict[str, str], object_source: Objec
     Raises:
         OSTreeMissingObject: a head, or an object of a published commit, is not stored.
         FileExistsError: ``dest_dir`` is not empty.
+        deltas.OSTreeDeltaError: ``compute_delta`` is set and ``ostree`` failed or is missing.
     """
     for ref, head in refs.items():
         archive.validate_ref(ref)
@@ -149,6 +158,12 @@ def write_archive_repo(dest_dir: str, refs: dict[str, str], object_source: Objec
         summary_refs[ref] = (head, len(data), archive.parse_commit(data))
     for ref, head in refs.items():
         archive.write_ref(dest_dir, ref, head)
-    summary = archive.build_summary(summary_refs, last_modified)
+    delta_digests = {}
+    if compute_delta:
+        pairs = {(chain[1], chain[0]) for chain in publisher.result.history.values()
+                 if len(chain) > 1}
+        delta_digests = deltas.generate(dest_dir, pairs)
+        publisher.result.deltas = sorted(delta_digests)
+    summary = archive.build_summary(summary_refs, last_modified, delta_digests)
     archive.write_atomic(os.path.join(dest_dir, "summary"), summary)  # last: clients follow it
     return publisher.result

@@ -114,12 +114,18 @@ def units(db, repo_id, type_id="ostree"):
     return list(db[f"units_{type_id}"].find({"_id": {"$in": ids}})) if ids else []
 
 
+def client_repo(api, tmp_path, relative_path, mode="archive") -> Path:
+    """A fresh client repo whose remote ``pulp`` is pulp2ng's ``relative_path``."""
+    client = tmp_path / f"client-{uuid.uuid4().hex[:6]}"
+    ostree(client, "init", f"--mode={mode}")
+    ostree(client, "remote", "add", "--no-gpg-verify", "pulp",
+           f"{api.base}/pulp/ostree/web/{relative_path}/")
+    return client
+
+
 def client_pull(api, repo_id, tmp_path, refs, *extra) -> Path:
     """Pull ``refs`` from pulp2ng into a fresh archive repo with the real client; fsck it."""
-    url = f"{api.base}/pulp/ostree/web/{repo_id}/"
-    client = tmp_path / f"client-{uuid.uuid4().hex[:6]}"
-    ostree(client, "init", "--mode=archive")
-    ostree(client, "remote", "add", "--no-gpg-verify", "pulp", url)
+    client = client_repo(api, tmp_path, repo_id)
     for ref in refs:
         ostree(client, "pull", "--depth=-1", *extra, "pulp", ref)
     ostree(client, "fsck")
@@ -150,10 +156,7 @@ def test_sync_publish_pull_wildcards_depth(api, db, serve, upstream, tmp_path, d
         assert log == history(up, heads[ref])[:expect]
     assert ostree(client, "show", f"pulp:{X86}").stdout.count("v3") == 1
     assert ostree(client, "pull", "pulp", DEBUG, check=False).returncode != 0
-    mirror = tmp_path / "mirror"
-    ostree(mirror, "init", "--mode=archive")
-    ostree(mirror, "remote", "add", "--no-gpg-verify", "pulp",
-           f"{api.base}/pulp/ostree/web/{repo_id}/")
+    mirror = client_repo(api, tmp_path, repo_id)
     ostree(mirror, "pull", "--mirror", "--depth=-1", "pulp")
     ostree(mirror, "fsck")
     assert sorted(ostree(mirror, "refs").stdout.split()) == sorted([ARM, X86])
@@ -169,10 +172,7 @@ def test_depth_zero_branches_and_distributor_depth(api, db, serve, upstream, tmp
     assert units(db, repo_id)[0]["version"] == "3.0"
     rel = api.get(f"{API}/repositories/{repo_id}/distributors/ostree_web_distributor/").json()[
         "config"]["relative_path"]
-    client = tmp_path / "client"
-    ostree(client, "init", "--mode=archive")
-    ostree(client, "remote", "add", "--no-gpg-verify", "pulp",
-           f"{api.base}/pulp/ostree/web/{rel}/")
+    client = client_repo(api, tmp_path, rel)
     ostree(client, "pull", "--depth=-1", "pulp", DEBUG)
     ostree(client, "fsck")
     assert client_log(client, DEBUG) == [heads[DEBUG]]
@@ -184,6 +184,48 @@ def test_depth_zero_branches_and_distributor_depth(api, db, serve, upstream, tmp
     synced(api, empty)
     assert units(db, empty) == []
     assert reports[0]["result"]["added_count"] > 1
+
+
+@pytest.mark.parametrize("dist_depth", [1, 0])
+def test_distributor_depth_trims_the_full_synced_history(api, db, serve, upstream, tmp_path,
+                                                         dist_depth):
+    up, heads = upstream
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", {"depth": dist_depth}, depth=-1, branches=[X86])
+    synced(api, repo_id)
+    full = history(up, heads[X86])
+    assert len(full) == 3 and {u["commit"] for u in units(db, repo_id)} == set(full)
+    client = client_pull(api, repo_id, tmp_path, [X86])  # --depth=-1 and fsck'd
+    assert client_log(client, X86) == full[:dist_depth + 1]
+    trimmed = full[dist_depth + 1]
+    url = f"{api.base}/pulp/ostree/web/{repo_id}/objects/{trimmed[:2]}/{trimmed[2:]}.commit"
+    assert requests.get(url).status_code == 404
+
+
+def test_compute_delta_publishes_deltas_that_clients_use(api, stack, serve, upstream, tmp_path):
+    up, heads = upstream
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", {"depth": 1, "compute_delta": True},
+                          depth=1, branches=[X86, ARM])
+    _, publish_report = synced(api, repo_id)
+    parents = {ref: history(up, heads[ref])[1] for ref in (X86, ARM)}
+    names = sorted(f"{parents[ref]}-{heads[ref]}" for ref in (X86, ARM))
+    assert publish_report["result"]["details"]["deltas"] == names
+    delta_files = [p for p in (stack.storage / "published" / "ostree" / repo_id / "deltas")
+                   .rglob("*") if p.is_file()]
+    assert sum(p.name == "superblock" for p in delta_files) == 2
+    assert all(p.stat().st_nlink == 1 for p in delta_files)  # new files, not in content storage
+    # static deltas apply to bare repos only: the client is bare-user-only (no xattrs needed)
+    client = client_repo(api, tmp_path, repo_id, mode="bare-user-only")
+    advertised = ostree(client, "remote", "summary", "pulp").stdout
+    assert all(name in advertised for name in names), advertised
+    ostree(client, "pull", "--disable-static-deltas", "pulp", f"{X86}@{parents[X86]}")
+    pulled = ostree(client, "pull", "--require-static-deltas", "pulp", X86).stdout
+    assert "delta parts" in pulled, pulled
+    ostree(client, "fsck")
+    assert client_log(client, X86) == [heads[X86], parents[X86]]
+    # the objects are still served too: an archive client pulls object by object
+    client_pull(api, repo_id, tmp_path, [X86, ARM])
 
 
 def test_additive_vs_mirror_and_new_upstream_commit(api, db, serve, upstream, tmp_path):
@@ -346,6 +388,24 @@ def test_invalid_config_rejected(api):
             "id": f"ostree-{uuid.uuid4().hex[:8]}", "importer_type_id": "ostree_web_importer",
             "importer_config": {"feed": "http://127.0.0.1:1/", **config}})
         assert response.status_code == 400, (config, response.text)
+
+
+def test_invalid_distributor_config_rejected(api):
+    for config, key in (({"compute_delta": "sometimes"}, "compute_delta"),
+                        ({"compute_delta": 2}, "compute_delta"),
+                        ({"compute_delta": [True]}, "compute_delta"),
+                        ({"depth": -2}, "depth")):
+        repo_id = f"ostree-{uuid.uuid4().hex[:8]}"
+        response = api.post(f"{API}/repositories/", json={
+            "id": repo_id, "importer_type_id": "ostree_web_importer",
+            "importer_config": {"feed": "http://127.0.0.1:1/"},
+            "distributors": [{"distributor_type_id": "ostree_web_distributor",
+                              "distributor_id": "ostree_web_distributor",
+                              "distributor_config": config}]})
+        assert response.status_code == 400, (config, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "PLP1010" and key in error["description"], error
+        assert api.get(f"{API}/repositories/{repo_id}/").status_code == 404
 
 
 def _upload(api, repo_id, data: bytes, **metadata):

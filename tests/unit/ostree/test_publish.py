@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from pulp2ng.importers.ostree import archive, gvariant, publish
+from pulp2ng.importers.ostree import archive, deltas, gvariant, publish
 from pulp2ng.importers.ostree.archive import COMMIT, object_path
+from pulp2ng.importers.ostree.deltas import OSTreeDeltaError
 from pulp2ng.importers.ostree.errors import OSTreeMissingObject
 
 from .conftest import REF_ARM, REF_X86, ostree
@@ -101,3 +102,45 @@ def test_missing_stored_object_and_nonempty_dest(upstream, tmp_path):
         publish.write_archive_repo(str(tmp_path / "pub"), heads, source)
     with pytest.raises(OSTreeMissingObject, match="not in the store"):
         publish.write_archive_repo(str(tmp_path / "pub2"), {"x": "ab" * 32}, source)
+
+
+def file_stats(root):
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()}
+
+
+def test_compute_delta_parent_to_head_listed_like_ostree_does(upstream, tmp_path):
+    repo, heads = upstream
+    stored = file_stats(repo)
+    dest = tmp_path / "pub"
+    result = publish.write_archive_repo(str(dest), heads, upstream_source(repo), depth=-1,
+                                        compute_delta=True)
+    parents = {ref: chain[1] for ref, chain in result.history.items()}
+    assert result.deltas == sorted(f"{parents[ref]}-{head}" for ref, head in heads.items())
+    ours = archive.parse_summary((dest / "summary").read_bytes()).metadata
+    assert sorted(ours["ostree.static-deltas"]) == result.deltas
+    new_files = [p for p in (dest / "deltas").rglob("*") if p.is_file()]
+    assert new_files and all(p.stat().st_nlink == 1 for p in new_files)  # not linked to storage
+    assert file_stats(repo) == stored  # the hard-linked object store was only read
+    ostree(dest, "fsck")
+    ostree(dest, "summary", "-u")  # libostree lists the same deltas with the same digests
+    theirs = archive.parse_summary((dest / "summary").read_bytes()).metadata
+    assert theirs["ostree.static-deltas"] == ours["ostree.static-deltas"]
+
+
+def test_compute_delta_skips_heads_published_without_parent(upstream, tmp_path):
+    repo, heads = upstream
+    dest = tmp_path / "pub"
+    result = publish.write_archive_repo(str(dest), heads, upstream_source(repo), depth=0,
+                                        compute_delta=True)
+    assert result.deltas == []
+    assert "ostree.static-deltas" not in archive.parse_summary(
+        (dest / "summary").read_bytes()).metadata
+
+
+def test_delta_failures_are_ostree_errors(upstream, tmp_path, monkeypatch):
+    repo, heads = upstream
+    with pytest.raises(OSTreeDeltaError, match="static-delta generate failed"):
+        deltas.generate(str(repo), {("ab" * 32, heads[REF_X86])})
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(OSTreeDeltaError, match="not installed"):
+        deltas.generate(str(repo), {(heads[REF_ARM], heads[REF_X86])})
