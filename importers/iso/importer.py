@@ -32,6 +32,7 @@ BATCH = 1000
 
 
 class IsoImporter(Importer):
+    streams_units = True
     default_config = {"max_downloads": 5, "validate": True, "remove_missing": False,
                       "manifest_name": MANIFEST}
 
@@ -182,14 +183,25 @@ class IsoImporter(Importer):
         return {"success_flag": True, "summary": {"name": entry.name}, "details": {}}
 
     def import_units(self, source_repo, dest_repo, conduit, config, units):
-        """Copy with Pulp's rule: one unit per name (the copied one replaces the old)."""
-        by_name = {}
-        for unit in units:
-            by_name[unit["name"]] = unit  # the last of several same-name units wins
-        chosen = list(by_name.values())
-        self._drop_same_names(conduit, by_name, keep={u["_id"] for u in chosen})
-        conduit.associate_units(chosen)
-        return chosen
+        """Copy with Pulp's rule: one unit per name, the copied one replacing the old.
+
+        ``units`` is read once as a stream; the destination's names are read once, and the
+        units a copied name displaces are unassociated when the copy ends."""
+        holder = {u["name"]: u["_id"] for u in conduit.repo_units(TYPE, ["name"])}
+        displaced: set[str] = set()
+
+        def claim_names():
+            for unit in units:
+                previous = holder.get(unit["name"])
+                if previous is not None and previous != unit["_id"]:
+                    displaced.add(previous)  # the last of several same-name units wins
+                displaced.discard(unit["_id"])
+                holder[unit["name"]] = unit["_id"]
+                yield unit
+
+        conduit.associate_units(claim_names())
+        conduit.unassociate_units(TYPE, displaced)
+        return None
 
     @staticmethod
     def _drop_same_names(conduit, names, keep: set) -> None:

@@ -61,6 +61,7 @@ _PLAN_FIELDS = ("filename", "sha256", "_storage_path")
 
 
 class PythonImporter(Importer):
+    streams_units = True
     default_config = {"max_downloads": 5, "remove_missing": False}
 
     @classmethod
@@ -171,10 +172,9 @@ class PythonImporter(Importer):
                             "version": meta["version"], "sha256": digests.sha256}}
 
     def import_units(self, source_repo, dest_repo, conduit, config, units):
-        """Copy Python packages; units of other types are not this importer's to copy."""
-        chosen = [u for u in units if u.get("_content_type_id") == TYPE]
-        conduit.associate_units(chosen)
-        return chosen
+        """Copy Python packages (the platform lets only accepted types through)."""
+        conduit.associate_units(units)
+        return None
 
 
 # -- sync stages ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import uuid
 
 from pulp2ng.controllers.units import require_type, unit_doc
 from pulp2ng.db import orphan_guard
+from pulp2ng.db.store import SCAN_BATCH
 from pulp2ng.errors import MissingResource
 from pulp2ng.tasking import tags
 from pulp2ng.tasking.dispatch import CallReport, dispatch
@@ -23,11 +24,12 @@ _BATCH = 1000
 
 def associated_ids(store) -> set[str]:
     """Every unit id some repository references (unit ids are unique across types)."""
-    return {a["unit_id"] for a in store.associations.find({}, {"unit_id": 1, "_id": 0})}
+    return {a["unit_id"] for a in store.associations.find({}, {"unit_id": 1, "_id": 0},
+                                                                batch_size=SCAN_BATCH)}
 
 
 def _orphan_ids(store, type_id: str, associated: set) -> list[str]:
-    return [d["_id"] for d in store.units(type_id).find({}, {"_id": 1})
+    return [d["_id"] for d in store.units(type_id).find({}, {"_id": 1}, batch_size=SCAN_BATCH)
             if d["_id"] not in associated]
 
 
@@ -45,7 +47,7 @@ def list_type(platform, type_id: str) -> list[dict]:
     associated = associated_ids(platform.store)
     projection = dict.fromkeys(("_id", "_content_type_id", *unit_type.unit_key), 1)
     result = []
-    for unit in platform.store.units(type_id).find({}, projection):
+    for unit in platform.store.units(type_id).find({}, projection, batch_size=SCAN_BATCH):
         if unit["_id"] not in associated:
             doc = unit_doc(unit, href=False)
             doc["_href"] = f"{API}/{type_id}/{unit['_id']}/"
@@ -96,16 +98,18 @@ def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> i
     store = platform.store
     col = store.units(type_id)
     projection = {"_id": 1, "_storage_path": 1, orphan_guard.GUARD: 1}
+    query = {"_id": only} if only else {}
     # Step 2 then 3 of the protocol: units (with their guards) first, associations after.
+    # Each unit is kept as a (guard, path) tuple: a fraction of its document's memory.
+    seen = {d["_id"]: (d.get(orphan_guard.GUARD), d.get("_storage_path"))
+            for d in col.find(query, projection, batch_size=SCAN_BATCH)}
     if only:
-        units = {d["_id"]: d for d in col.find({"_id": only}, projection)}
         linked = {a["unit_id"] for a in store.associations.find({"unit_id": only},
                                                                  {"unit_id": 1})}
     else:
-        units = {d["_id"]: d for d in col.find({}, projection)}
         linked = associated_ids(store)
-    candidates = {uid: d for uid, d in units.items() if uid not in linked}
-    del units, linked
+    candidates = {uid: kept for uid, kept in seen.items() if uid not in linked}
+    del seen, linked
     if not candidates:
         return 0
     ids = list(candidates)
@@ -113,13 +117,13 @@ def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> i
         ctx.check_canceled()
         orphan_guard.renew_run(store, token)
         orphan_guard.delete_if_unchanged(store, type_id, {
-            uid: candidates[uid].get(orphan_guard.GUARD) for uid in ids[start:start + _BATCH]
-        })
+            uid: candidates[uid][0] for uid in ids[start:start + _BATCH]})
+    del ids
     # Step 5: what is really gone, and which of its files nothing references any more.
-    paths = {d.get("_storage_path") for d in candidates.values() if d.get("_storage_path")}
+    paths = {path for _, path in candidates.values() if path}
     survivors, referenced = _referenced(col, paths, only)
     deleted = [uid for uid in candidates if uid not in survivors]
-    doomed = {candidates[uid].get("_storage_path") for uid in deleted} - referenced - {None}
+    doomed = {candidates[uid][1] for uid in deleted} - referenced - {None}
     _remove_files(platform, token, col, doomed, only)
     return len(deleted)
 
@@ -133,7 +137,7 @@ def _referenced(col, paths: set, only: str | None) -> tuple[set, set]:
             survivors.add(only)
         return survivors, {d["_storage_path"] for d in docs}
     survivors, used = set(), set()
-    for d in col.find({}, {"_storage_path": 1}):
+    for d in col.find({}, {"_storage_path": 1}, batch_size=SCAN_BATCH):
         survivors.add(d["_id"])
         if d.get("_storage_path") in paths:
             used.add(d["_storage_path"])

@@ -20,7 +20,7 @@ from pulp2ng.db.criteria import (
     parse_criteria,
     parse_unit_association_criteria,
 )
-from pulp2ng.db.store import IN_QUERY_LIMIT, association_id
+from pulp2ng.db.store import IN_QUERY_LIMIT, SCAN_BATCH, association_id
 from pulp2ng.errors import (
     InvalidCriteria,
     InvalidValue,
@@ -36,6 +36,8 @@ from pulp2ng.tasking.registry import task
 API = rep.API
 #: Task results list at most this many unit keys (a task document must stay well under 16 MB).
 RESULT_KEYS_LIMIT = 10_000
+#: Units removed per round (plugin call and association delete) when the importer streams.
+_BATCH = 1000
 _HIDDEN = (orphan_guard.GUARD,)
 _ASSOCIATION_DATES = ("created", "updated")
 
@@ -122,13 +124,11 @@ def match(platform, repo_id: str, crit: UnitAssociationCriteria,
     ``unit_fields`` (a list, or the criteria's own ``fields.unit``) limits the unit fields read.
     """
     store = platform.store
-    query = {**_dates(crit.association.filters), "repo_id": repo_id}
-    if crit.type_ids is not None:
-        query["unit_type_id"] = {"$in": list(crit.type_ids)}
+    query = _association_query(repo_id, crit)
     fields = unit_fields if unit_fields is not None else crit.unit.fields
     if not crit.unit.filters and not crit.unit.sort:
         # The page is known from the associations alone: read only its units.
-        cursor = store.associations.find(query)
+        cursor = store.associations.find(query, batch_size=SCAN_BATCH)
         if crit.association.sort:
             cursor = cursor.sort(crit.association.sort)
         if crit.skip:
@@ -161,6 +161,54 @@ def match(platform, repo_id: str, crit: UnitAssociationCriteria,
     start = crit.skip or 0
     end = start + crit.limit if crit.limit else None
     yield from pairs[start:end]
+
+
+def _association_query(repo_id: str, crit: UnitAssociationCriteria) -> dict:
+    query = {**_dates(crit.association.filters), "repo_id": repo_id}
+    if crit.type_ids is not None:
+        query["unit_type_id"] = {"$in": list(crit.type_ids)}
+    return query
+
+
+def stream_units(platform, repo_id: str, crit: UnitAssociationCriteria,
+                 unit_fields) -> Iterator[dict]:
+    """The units of ``repo_id`` matching ``crit``, each once, for copy and removal.
+
+    Criteria that order or page the result go through :func:`match`. Otherwise memory stays
+    small in N: one projected scan of the associations collects the matching unit ids (short
+    strings), then one scan per type streams the units, none held after it is yielded.
+    """
+    if crit.limit or crit.skip or crit.unit.sort or crit.association.sort:
+        for _, unit in match(platform, repo_id, crit, unit_fields):
+            yield unit
+        return
+    store = platform.store
+    wanted: dict[str, set] = {}
+    projection = {"unit_id": 1, "unit_type_id": 1, "_id": 0}
+    for assoc in store.associations.find(_association_query(repo_id, crit), projection,
+                                         batch_size=SCAN_BATCH):
+        wanted.setdefault(assoc["unit_type_id"], set()).add(assoc["unit_id"])
+    for type_id in sorted(wanted):
+        ids = wanted.pop(type_id)
+        query = crit.unit.filters
+        if len(ids) <= IN_QUERY_LIMIT:
+            by_id = {"_id": {"$in": sorted(ids)}}
+            query = {"$and": [query, by_id]} if query else by_id
+        projection = _unit_projection(platform, type_id, unit_fields)
+        for unit in store.units(type_id).find(query, projection, batch_size=SCAN_BATCH):
+            if unit["_id"] in ids:
+                yield unit
+
+
+def _batches(items, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _filtered_units(platform, crit, fields) -> dict:
@@ -324,32 +372,54 @@ def associate_task(ctx, source_id: str, dest_id: str, criteria, override_config:
         raise InvalidValue(["source_repo_id"], f"Source repository {source_id} does not exist")
     dest = store.get_repository(dest_id)
     crit = parse_unit_association_criteria(criteria)
-    fields = {f for t in platform.plugins.types.values() for f in t.unit_key}
-    units = [u for _, u in match(platform, source_id, crit, sorted(fields))]
-    imp, cls = _check_types(platform, dest_id, {u["_content_type_id"] for u in units})
-    if not units:
-        return {"units_successful": []}
+    imp, cls = _check_types(platform, dest_id, _source_types(platform, source_id, crit))
+    units = stream_units(platform, source_id, crit, _key_fields(platform))
     conduit = ImportConduit(platform, ctx, dest_id, imp["importer_type_id"], source_id)
     config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
+    repos = transfer_repo(platform, source), transfer_repo(platform, dest)
+    listed = _UnitList(platform)
     try:
-        copied = cls().import_units(transfer_repo(platform, source), transfer_repo(platform, dest),
-                                    conduit, config, units)
+        if cls.streams_units:
+            cls().import_units(*repos, conduit, config, listed.passing(units))
+        else:
+            units = list(units)
+            copied = cls().import_units(*repos, conduit, config, units)
+            listed.extend(units if copied is None else copied)
     finally:
         note_content_change(platform, dest_id, conduit.added_count, conduit.removed_count)
-    return _unit_list(platform, units if copied is None else copied)
+    return listed.result()
 
 
-def _unit_list(platform, units) -> dict:
-    keys, total = [], 0
-    for unit in units:
-        total += 1
-        if total <= RESULT_KEYS_LIMIT:
-            keys.append({"type_id": unit["_content_type_id"], "unit_key": unit_key(platform,
-                                                                                     unit)})
-    result = {"units_successful": keys}
-    if total > RESULT_KEYS_LIMIT:
-        result.update(units_successful_count=total, units_successful_truncated=True)
-    return result
+def _key_fields(platform) -> list[str]:
+    return sorted({f for t in platform.plugins.types.values() for f in t.unit_key})
+
+
+class _UnitList:
+    """A task result's ``units_successful``: the first keys and, past the limit, a count."""
+
+    def __init__(self, platform):
+        self.platform = platform
+        self.keys: list[dict] = []
+        self.total = 0
+
+    def extend(self, units) -> None:
+        for unit in units:
+            self.total += 1
+            if self.total <= RESULT_KEYS_LIMIT:
+                self.keys.append({"type_id": unit["_content_type_id"],
+                                  "unit_key": unit_key(self.platform, unit)})
+
+    def passing(self, units) -> Iterator[dict]:
+        """Yield ``units`` on, listing each."""
+        for unit in units:
+            self.extend((unit,))
+            yield unit
+
+    def result(self) -> dict:
+        result = {"units_successful": self.keys}
+        if self.total > RESULT_KEYS_LIMIT:
+            result.update(units_successful_count=self.total, units_successful_truncated=True)
+        return result
 
 
 # -- removal ---------------------------------------------------------------------------------
@@ -382,21 +452,31 @@ def unassociate_task(ctx, repo_id: str, criteria):
     store = platform.store
     repo = store.get_repository(repo_id)
     crit = parse_unit_association_criteria(criteria)
-    fields = {f for t in platform.plugins.types.values() for f in t.unit_key}
-    units = [u for _, u in match(platform, repo_id, crit, sorted(fields))]
-    if not units:
-        return {}
+    units = stream_units(platform, repo_id, crit, _key_fields(platform))
     imp = store.find_importer(repo_id)
     cls = platform.plugins.importers.get(imp["importer_type_id"]) if imp else None
-    released = 0
+    plugin = conduit = None
     if cls:
+        plugin = cls()
         config = importer_call_config(platform, cls, imp.get("config") or {})
         conduit = RepoConduit(platform, ctx, repo_id, imp["importer_type_id"])
-        cls().remove_units(transfer_repo(platform, repo), units, config, conduit)
-        released = conduit.removed_count
-    removed = store.delete_by_ids(store.associations, (
-        association_id(repo_id, u["_content_type_id"], u["_id"]) for u in units)) + released
-    note_content_change(platform, repo_id, 0, removed)
-    result = _unit_list(platform, units)
+    batches = _batches(units, _BATCH) if cls is None or cls.streams_units else [list(units)]
+    view = transfer_repo(platform, repo)
+    listed, removed = _UnitList(platform), 0
+    try:
+        for batch in batches:
+            ctx.check_canceled()
+            if plugin and batch:
+                plugin.remove_units(view, batch, config, conduit)
+            removed += store.delete_by_ids(store.associations, (
+                association_id(repo_id, u["_content_type_id"], u["_id"]) for u in batch))
+            listed.extend(batch)
+    finally:
+        removed += conduit.removed_count if conduit else 0
+        if removed:
+            note_content_change(platform, repo_id, 0, removed)
+    if not listed.total:
+        return {}
+    result = listed.result()
     result["removed_count"] = removed
     return result

@@ -25,6 +25,9 @@ UTC = dt.timezone.utc
 # SecantusDB evaluates ``$in`` per document in Python (1 000 values took ~1.8 s there), while
 # a projected scan costs ~40 µs a document. Real MongoDB is fast either way.
 IN_QUERY_LIMIT = 200
+#: Documents per reply on long scans. Without it a server answers each getMore with up to
+#: 16 MiB, which pymongo decodes at once: ~35 MiB of dicts per 50 000 small units.
+SCAN_BATCH = 2000
 
 
 def now() -> dt.datetime:
@@ -180,7 +183,7 @@ class Store:
         if len(wanted) <= IN_QUERY_LIMIT:
             yield from collection.find({"_id": {"$in": list(wanted)}}, projection)
             return
-        for doc in collection.find({}, projection):
+        for doc in collection.find({}, projection, batch_size=SCAN_BATCH):
             if doc["_id"] in wanted:
                 yield doc
 
@@ -191,7 +194,8 @@ class Store:
             query["unit_type_id"] = type_id
         return {
             a["unit_id"]: a["unit_type_id"]
-            for a in self.associations.find(query, {"unit_id": 1, "unit_type_id": 1})
+            for a in self.associations.find(query, {"unit_id": 1, "unit_type_id": 1},
+                                            batch_size=SCAN_BATCH)
         }
 
     def rebuild_unit_counts(self, repo_id: str, associations: dict | None = None

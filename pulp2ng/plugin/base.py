@@ -81,12 +81,18 @@ class Importer:
         """Import an uploaded file as a unit; return ``{"success_flag", "summary", "details"}``."""
         raise UploadError(f"{self.metadata()['id']} does not support uploads")
 
+    #: True when :meth:`import_units` and :meth:`remove_units` read ``units`` once, in order:
+    #: the platform then hands them a stream (copy) or batches (removal) instead of one list,
+    #: so copying or removing 100 000 units does not hold 100 000 documents.
+    streams_units = False
+
     def import_units(self, source_repo, dest_repo, conduit, config, units):
         """Copy ``units`` (dicts with ``_id``, ``_content_type_id`` and key fields) from the
         source repository. The default associates every unit as it is; plugins enforce their
-        own rules (for example unique names) by overriding. Returns the copied units."""
+        own rules (for example unique names) by overriding. Returns the copied units, or None
+        when they are all of ``units`` (what a streaming plugin returns)."""
         conduit.associate_units(units)
-        return units
+        return None
 
     def remove_units(self, repo, units, config, conduit) -> None:
         """Called before the platform removes ``units`` from the repository.

@@ -204,3 +204,75 @@ def test_units_by_type(api, source):
                    json={"criteria": {"filters": {"name": {"$function": "x"}}}})
     body = assert_error(bad, 400, "PLP1010")
     assert body["property_names"] == ["criteria.filters.name.$function"]
+
+
+def test_search_association_fields(api, source):
+    repo_id, _ = source
+    body = search(api, repo_id, {"fields": {"association": ["created"], "unit": ["name"]},
+                                 "limit": 1}).json()
+    assert set(body[0]) == {"_id", "id", "_ns", "repo_id", "unit_id", "unit_type_id",
+                            "created", "metadata"}
+    assert set(body[0]["metadata"]) == {"_id", "_content_type_id", "name"}
+
+
+def test_units_by_type_memberships(api, source):
+    src, _ = source
+    dest = new_repo(api)
+    criteria = {"filters": {"unit": {"name": "file-5.iso"}}}
+    [report] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/associate/", json={
+        "source_repo_id": src, "criteria": criteria, "override_config": {"validate": False}}))
+    assert report["state"] == "finished", report
+    url = f"{API}/content/units/iso/search/"
+    query = {"criteria": {"filters": {"name": {"$in": ["file-5.iso", "file-6.iso"]}},
+                          "sort": [["name", "ascending"]]}}
+    with_repos = api.post(url, json={**query, "include_repos": True}).json()
+    five, six = with_repos
+    assert five["name"] == "file-5.iso" and {src, dest} <= set(five["repository_memberships"])
+    assert dest not in six["repository_memberships"]
+    assert all("repository_memberships" not in u for u in api.post(url, json=query).json())
+    body = assert_error(api.post(f"{API}/repositories/{dest}/actions/associate/", json={
+        "source_repo_id": src, "override_config": ["validate"]}), 400, "PLP1010")
+    assert body["property_names"] == ["override_config"]
+
+
+def test_copy_into_an_importer_of_other_types(api, source):
+    src, _ = source
+    repo_id = f"cu-{uuid.uuid4().hex[:8]}"
+    assert api.post(f"{API}/repositories/", json={
+        "id": repo_id, "importer_type_id": "python_importer"}).status_code == 201
+    body = assert_error(api.post(f"{API}/repositories/{repo_id}/actions/associate/",
+                                 json={"source_repo_id": src}), 400, "PLP0044")
+    assert "iso" in body["error_message"] and body["error"]["data"]["unsupported_types"] == ["iso"]
+    assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
+
+
+def test_copy_and_remove_many_units_in_batches(api, tmp_path):
+    """Over a thousand units: copy streams them, removal goes a batch at a time, and a copied
+    name replaces the destination's unit of that name (file names are unique per repo)."""
+    files = make_upstream(tmp_path / "big", "--count", "1201", "--size-kb", "1")
+    src = new_repo(api, (tmp_path / "big").as_uri())
+    [report] = api.wait_report(api.post(f"{API}/repositories/{src}/actions/sync/", json={}))
+    assert report["state"] == "finished", report
+    other = tmp_path / "other"
+    make_upstream(other, "--count", "0", "--extra", f"file-1.iso=other {uuid.uuid4()}")
+    dest = new_repo(api, other.as_uri())
+    [report] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/sync/", json={}))
+    assert report["state"] == "finished", report
+    
+    [report] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/associate/",
+                                        json={"source_repo_id": src}), timeout=300)
+    assert report["state"] == "finished", report
+    assert len(report["result"]["units_successful"]) == 1201
+    assert api.get(f"{API}/repositories/{dest}/").json()["content_unit_counts"] == {"iso": 1201}
+    [same] = search(api, dest, {"filters": {"unit": {"name": "file-1.iso"}}}).json()
+    assert same["metadata"]["checksum"] == files["file-1.iso"][0]
+
+    url = f"{API}/repositories/{dest}/actions/unassociate/"
+    [report] = api.wait_report(api.post(url, json={"criteria": {"filters": {"unit": {
+        "name": {"$regex": "^file-1[0-9][0-9]\\.iso$"}}}}}), timeout=300)
+    assert report["state"] == "finished", report
+    assert report["result"]["removed_count"] == 100  # file-100 … file-199
+    [report] = api.wait_report(api.post(url, json={"criteria": {}}), timeout=300)
+    assert report["result"]["removed_count"] == 1101
+    assert api.get(f"{API}/repositories/{dest}/").json()["content_unit_counts"] == {}
+    assert api.get(f"{API}/repositories/{src}/").json()["content_unit_counts"] == {"iso": 1201}
