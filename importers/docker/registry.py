@@ -91,6 +91,58 @@ def _error_detail(resp: requests.Response) -> str:
         return raw[:200].decode("utf-8", "replace").strip()
 
 
+class BodyBrokenError(requests.ConnectionError):
+    """A response body that broke off mid-transfer (reset, or shorter than Content-Length).
+
+    It is a connection error, so the retry policy, which retries those, fetches it again.
+    """
+
+
+class _PartFile:
+    """A hashed temporary file next to ``dest`` that becomes ``dest`` only on :meth:`commit`.
+
+    :meth:`restart` empties it for another try; leaving the ``with`` block removes it unless
+    it was committed, so ``dest`` never holds a partial blob.
+    """
+
+    def __init__(self, dest: str | os.PathLike, algorithm: str):
+        self.dest = os.fspath(dest)
+        self.algorithm = algorithm
+        directory = os.path.dirname(os.path.abspath(self.dest))
+        os.makedirs(directory, exist_ok=True)
+        fd, self.path = tempfile.mkstemp(dir=directory, prefix=".blob-", suffix=".part")
+        self.file = os.fdopen(fd, "wb")
+        self.restart()
+
+    def restart(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.hasher = hashlib.new(self.algorithm)
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+    @property
+    def digest(self) -> str:
+        return f"{self.algorithm}:{self.hasher.hexdigest()}"
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.path, self.dest)
+        self.path = None
+
+    def __enter__(self) -> "_PartFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
+        if self.path is not None:
+            os.unlink(self.path)
+
+
 class RegistryClient:
     """Pull manifests, tags, blobs and signatures from one registry.
 
@@ -100,8 +152,8 @@ class RegistryClient:
         username: for Basic auth or for the Bearer token server; None means anonymous.
         password: goes with ``username``.
         timeout: requests timeout, seconds or ``(connect, read)``.
-        retrying: ``retrying(send, url)`` runs a request under a retry policy
-            (:meth:`Downloader.retrying`); by default each request is tried once.
+        retrying: ``retrying(send, url)`` runs a request, or a whole blob download, under a
+            retry policy (:meth:`Downloader.retrying`); by default each is tried once.
         pace: ``pace(started, size)`` sleeps to keep a body under a speed limit
             (:meth:`Downloader.pace`); by default nothing is throttled.
     """
@@ -142,29 +194,41 @@ class RegistryClient:
             return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
         return {}
 
-    def _raw(self, method, url, scope, headers=None, stream=False) -> requests.Response:
+    def _request(self, method, url, scope, headers=None, stream=False) -> requests.Response:
+        """One request with the current credentials, not retried."""
         all_headers = dict(headers or {})
         all_headers.update(self._auth_header(scope))
+        return self.session.request(method, url, headers=all_headers, stream=stream,
+                                    timeout=self.timeout, allow_redirects=True)
+
+    def _retried(self, send, url: str) -> requests.Response:
+        """``send()`` under the retry policy; a connection error left after it is a
+        RegistryError (a body that broke off keeps its own message)."""
         try:
-            return self.retrying(lambda: self.session.request(
-                method, url, headers=all_headers, stream=stream, timeout=self.timeout,
-                allow_redirects=True,
-            ), url)
+            return self.retrying(send, url)
+        except BodyBrokenError as exc:
+            raise RegistryError(str(exc), url=url) from exc
         except requests.RequestException as exc:
             raise RegistryError(f"cannot reach registry at {url}: {exc}", url=url) from exc
 
-    def _send(self, method, url, scope, headers=None, stream=False) -> requests.Response:
+    def _raw(self, method, url, scope, headers=None, stream=False) -> requests.Response:
+        return self._retried(lambda: self._request(method, url, scope, headers, stream), url)
+
+    def _send(self, method, url, scope, headers=None, stream=False,
+              retry=True) -> requests.Response:
         """Send a request, answering one 401 challenge (new token or Basic) and retrying once.
 
-        A second 401/403 means the credentials or token were refused.
+        A second 401/403 means the credentials or token were refused. ``retry=False`` sends
+        each request once, for a caller that retries the whole exchange itself.
         """
-        resp = self._raw(method, url, scope, headers, stream)
+        send = self._raw if retry else self._request
+        resp = send(method, url, scope, headers, stream)
         if resp.status_code != 401:
             return resp
         challenge = resp.headers.get("WWW-Authenticate", "")
         resp.close()
         self._authenticate(challenge, scope, url)
-        resp = self._raw(method, url, scope, headers, stream)
+        resp = send(method, url, scope, headers, stream)
         if resp.status_code in (401, 403):
             detail = _error_detail(resp)
             resp.close()
@@ -367,9 +431,10 @@ class RegistryClient:
         """Stream a blob to ``dest_path``, verifying its digest on the way.
 
         Bytes go to a temporary file next to ``dest_path`` and are renamed into place only
-        when the digest matches, so ``dest_path`` never holds a partial or wrong blob.
-        Redirects (to object storage) are followed; ``Authorization`` is not sent to
-        another host.
+        when the digest matches, so ``dest_path`` never holds a partial or wrong blob. A body
+        that breaks off mid-transfer is fetched again from the start, under the same retry
+        policy as a failed request (``retrying``). Redirects (to object storage) are
+        followed; ``Authorization`` is not sent to another host.
 
         Args:
             name: repository name.
@@ -382,42 +447,44 @@ class RegistryClient:
         Raises:
             NotFoundError: unknown blob.
             DigestMismatchError: the bytes hash to something else (nothing is left behind).
+            RegistryError: the body still broke off on the last try.
         """
         algorithm = _check_digest_format(digest).partition(":")[0]
         url = self._url(f"/v2/{name}/blobs/{digest}")
-        resp = self._send("GET", url, self.repository_scope(name),
-                          {"Accept-Encoding": "identity"}, stream=True)
-        self._check(resp, f"blob {digest} of {name}")
-        with resp:
-            dest_path = os.fspath(dest_path)
-            directory = os.path.dirname(os.path.abspath(dest_path))
-            os.makedirs(directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".blob-", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    size, actual = self._stream_to(resp, out, algorithm)
-                if actual != digest:
-                    raise DigestMismatchError(digest, actual, url=resp.url)
-                os.replace(tmp, dest_path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        return size
+        scope = self.repository_scope(name)
+        with _PartFile(dest_path, algorithm) as part:
+            resp = self._retried(lambda: self._try_blob(url, scope, part), url)
+            self._check(resp, f"blob {digest} of {name}")
+            if part.digest != digest:
+                raise DigestMismatchError(digest, part.digest, url=resp.url)
+            part.commit()
+        return part.size
 
-    def _stream_to(self, resp: requests.Response, out, algorithm: str) -> tuple[int, str]:
-        """Copy the undecoded body in 1 MiB chunks, hashing as it goes."""
-        hasher = hashlib.new(algorithm)
-        size = 0
+    def _try_blob(self, url: str, scope: str, part: "_PartFile") -> requests.Response:
+        """One try: empty ``part``, GET the blob and stream a successful body into it.
+
+        An error status is returned unread, for the retry policy and then :meth:`_check`.
+        """
+        part.restart()
+        resp = self._send("GET", url, scope, {"Accept-Encoding": "identity"}, stream=True,
+                          retry=False)
+        if resp.ok:
+            with resp:
+                self._stream_to(resp, part)
+        return resp
+
+    def _stream_to(self, resp: requests.Response, part: "_PartFile") -> None:
+        """Copy the undecoded body in 1 MiB chunks; a body cut short is a BodyBrokenError."""
         started = time.monotonic()
         try:
             for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                self.pace(started, size)
+                part.write(chunk)
+                self.pace(started, part.size)
         except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
-            raise RegistryError(f"download of {resp.url} broke off: {exc}", url=resp.url) from exc
-        return size, f"{algorithm}:{hasher.hexdigest()}"
+            announced = resp.headers.get("Content-Length")
+            of = f" of {announced}" if announced else ""
+            raise BodyBrokenError(f"download of {resp.url} broke off after {part.size}{of} "
+                                  f"bytes: {exc}") from exc
 
     def get_signatures(self, name: str, digest: str) -> list[dict]:
         """Fetch atomic signatures through the registry signature extension.

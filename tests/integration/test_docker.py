@@ -1,8 +1,9 @@
 """Container workflow (seeds 001/003, reference §2 and §6.2) against a real docker-registry.
 
 Sync with tag wildcards, auto-publish, pull with skopeo through pulp2ng's /v2 API (digests equal
-upstream's), chain a second repository off the first, mirror removals, and upstream faults that
-must fail the sync with nothing stored.
+upstream's), chain a second repository off the first, mirror removals, blobs stored once and
+never downloaded again, a blob cut off mid-transfer fetched again, and upstream faults that must
+fail the sync with nothing stored.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.unit.docker.conftest import (  # noqa: F401  (fixtures used by name)
     start_registry,
     start_token_server,
 )
-from tests.unit.docker.test_registry_client import Layout, push_cosign_signature
+from tests.unit.docker.test_registry_client import Layout, push_cosign_companion
 
 API = "/pulp/api/v2"
 WILD = "fixtures/wild"
@@ -45,7 +46,7 @@ def upstream(registry, tmp_path_factory):
          "--tag", "beta-1=amd64", "--tag", "multi=amd64,arm64,s390x",
          "--push", f"{registry.url}/{WILD}"])
     layout = Layout(out)
-    sig_tag, sig_digest, sig_blobs = push_cosign_signature(registry.url, WILD,
+    sig_tag, sig_digest, sig_blobs = push_cosign_companion(registry.url, WILD,
                                                            layout.tags["v1.0"])
     layout.sig = (sig_tag, sig_digest, sig_blobs)
     return registry, layout
@@ -219,6 +220,43 @@ def test_copy_tag_pulls_manifest_and_blobs(api, oci_registry):
     assert layout.tags["v1"]
 
 
+def test_stored_blobs_are_never_downloaded_again(api, registry, tmp_path):
+    """Counted at a recording front of the registry: a second repository overlapping the first
+    upstream, then a re-sync of the first, GET only blobs no repository stored yet; the second
+    still gets every tag, manifest and blob."""
+    name = "fixtures/dedupe"
+    out = tmp_path / "layout"
+    run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(out), "--tag", "a=amd64",
+         "--tag", "b=amd64", "--layer-kb", "3", "--push", f"{registry.url}/{name}"])
+    layout = Layout(out)
+    a_blobs, b_blobs = (set(layout.image_blobs(layout.tags[t])) for t in ("a", "b"))
+    assert len(a_blobs & b_blobs) == 1  # the amd64 base layer (3 KiB: no other test has it)
+    front = StubRegistry(upstream=registry.url)
+    prefix = f"/v2/{name}/blobs/"
+
+    def blob_gets_during(sync_repo_id):
+        before = len(front.gets(prefix))
+        assert [r["state"] for r in sync(api, sync_repo_id)] == ["finished", "finished"]
+        return sorted(path[len(prefix):] for path in front.gets(prefix)[before:])
+
+    try:
+        first = create_repo(api, front.url, upstream_name=name, tags=["a"])
+        assert blob_gets_during(first) == sorted(a_blobs)
+        second = create_repo(api, front.url, upstream_name=name)
+        assert blob_gets_during(second) == sorted(b_blobs - a_blobs)
+        manifests_before = len(front.gets(f"/v2/{name}/manifests/"))
+        assert blob_gets_during(first) == []
+        assert len(front.gets(f"/v2/{name}/manifests/")) > manifests_before  # it did look
+    finally:
+        front.close()
+    assert counts(api, second) == {"docker_tag": 2, "docker_manifest": 2,
+                                   "docker_blob": len(a_blobs | b_blobs)}
+    v2 = f"{api.base}/v2/{second}"
+    assert requests.get(f"{v2}/tags/list").json()["tags"] == ["a", "b"]
+    for digest in a_blobs | b_blobs:
+        assert sha(requests.get(f"{v2}/blobs/{digest}").content) == digest
+
+
 def test_repo_registry_id_validated_and_unique(api, registry):
     taken = f"unique/{uuid.uuid4().hex[:6]}"
     create_repo(api, registry.url, taken, upstream_name=WILD)
@@ -286,6 +324,48 @@ def test_upstream_faults_store_nothing(api, stack, fault, expect):
         assert not (stack.storage / "content" / type_id / hexd[:2] / hexd[2:]).exists()
     resp = requests.get(f"{api.base}/v2/{repo_id}/tags/list")
     assert resp.status_code == 404 and resp.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+
+
+def stored_blob(stack, digest):
+    hexd = digest.split(":")[1]
+    return stack.storage / "content" / "docker_blob" / hexd[:2] / hexd[2:]
+
+
+def test_blob_cut_off_mid_transfer_is_fetched_again(api, stack):
+    """The first answer for the layer breaks off after 1000 bytes; the sync fetches it again."""
+    layer = uuid.uuid4().bytes * 8192
+    stub = StubRegistry()
+    try:
+        _, layer_digest = _stub_image(stub, "flaky/img", layer=layer)
+        path = f"/v2/flaky/img/blobs/{layer_digest}"
+        stub.cut(path, after=1000)
+        repo_id = create_repo(api, stub.url, upstream_name="flaky/img")
+        reports = sync(api, repo_id)
+    finally:
+        stub.close()
+    assert [r["state"] for r in reports] == ["finished", "finished"], reports
+    assert stub.gets(path) == [path, path]
+    assert stored_blob(stack, layer_digest).read_bytes() == layer
+    assert counts(api, repo_id)["docker_blob"] == 2
+
+
+def test_blob_cut_off_beyond_the_retries_fails_and_keeps_nothing(api, stack):
+    layer = uuid.uuid4().bytes * 8192
+    stub = StubRegistry()
+    try:
+        _, layer_digest = _stub_image(stub, "dead/img", layer=layer)
+        path = f"/v2/dead/img/blobs/{layer_digest}"
+        stub.cut(path, after=1000, times=10)
+        repo_id = create_repo(api, stub.url, upstream_name="dead/img", retries=2)
+        [report] = sync(api, repo_id)
+    finally:
+        stub.close()
+    assert report["state"] == "error"
+    assert stub.gets(path) == [path] * 3  # the configured retries, then it gives up
+    assert f"broke off after 1000 of {len(layer)} bytes" in report["error"]["description"]
+    assert counts(api, repo_id) == {}
+    assert not stored_blob(stack, layer_digest).exists()
+    assert list(stack.storage.rglob(".blob-*.part")) == []
 
 
 def test_orphaned_tags_manifests_and_blobs_are_deleted_with_their_files(api, stack):

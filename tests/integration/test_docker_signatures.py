@@ -1,18 +1,28 @@
 """Atomic signatures: synced from a sigstore (a static lookaside tree) and from the registry
 extension API (a stub registry, then pulp2ng itself), published through pulp2ng's extension API
-and sigstore view, while skopeo still pulls.
+and sigstore view, while skopeo still pulls. Cosign signatures, attestations and SBOMs: mirrored
+as companion tags, or not with ``sync_cosign`` off.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import sys
 
 import requests
 
-from tests.integration.test_docker import _stub_image, counts, create_repo, skopeo, sync
-from tests.unit.docker.conftest import StubRegistry, images, registry  # noqa: F401
-from tests.unit.docker.test_registry_client import Layout
+from pulp2ng.importers.docker import mediatypes as mt
+from tests.integration.test_docker import (_stub_image, counts, create_repo, sha, skopeo,
+                                          sync)
+from tests.unit.docker.conftest import (  # noqa: F401  (fixtures used by name)
+    FIXTURES,
+    StubRegistry,
+    images,
+    registry,
+    run,
+)
+from tests.unit.docker.test_registry_client import Layout, push_cosign_companion
 
 APP = "fixtures/app"
 SIG = "docker_manifest_signature"
@@ -23,6 +33,13 @@ def lookaside(root, name, digest, blobs):
     folder.mkdir(parents=True)
     for index, data in enumerate(blobs, 1):
         (folder / f"signature-{index}").write_bytes(data)
+
+
+def tag_names(api, repo_id):
+    found = api.post(f"/pulp/api/v2/repositories/{repo_id}/search/units/", json={
+        "criteria": {"type_ids": ["docker_tag"]}})
+    assert found.status_code == 200, found.text
+    return {u["metadata"]["name"] for u in found.json()}
 
 
 def extension(base, name, digest):
@@ -101,3 +118,47 @@ def test_registry_extension_signatures(api, stack):
     assert counts(api, repo_id)[SIG] == 2  # the other manifest's signature is skipped
     entries = extension(api.base, repo_id, manifest)
     assert sorted(base64.b64decode(e["content"]) for e in entries) == sorted(sigs)
+
+
+def test_cosign_attestations_and_sboms_are_mirrored_only_with_sync_cosign(api, registry,
+                                                                           tmp_path):
+    """Companions of the synced images land, whatever the tag filter; one of an image outside
+    the filter does not; pulp2ng serves them by tag. With ``sync_cosign`` off none land."""
+    name = "fixtures/cosign"
+    run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(tmp_path / "layout"),
+         "--tag", "v1=amd64", "--tag", "v2=amd64", "--tag", "other=amd64",
+         "--push", f"{registry.url}/{name}"])
+    layout = Layout(tmp_path / "layout")
+    v1, v2, other = (layout.tags[t] for t in ("v1", "v2", "other"))
+    pushed = {tag: (digest, blobs) for tag, digest, blobs in (
+        push_cosign_companion(registry.url, name, target, suffix)
+        for target, suffix in ((v1, "sig"), (v1, "att"), (v1, "sbom"), (v2, "sbom"),
+                               (other, "att")))}
+    wanted = {t: pushed[t] for t in pushed if not t.startswith(f"sha256-{other[7:]}")}
+    assert len(wanted) == 4
+    image_blobs = set(layout.image_blobs(v1) + layout.image_blobs(v2))
+
+    repo_id = create_repo(api, registry.url, upstream_name=name, tags=["v1", "v2"])
+    reports = sync(api, repo_id)
+    assert [r["state"] for r in reports] == ["finished", "finished"], reports
+    assert reports[0]["result"]["summary"]["companion_tags"] == 4
+    assert tag_names(api, repo_id) == {"v1", "v2", *wanted}
+    companion_blobs = {b for _, blobs in wanted.values() for b in blobs}
+    assert counts(api, repo_id) == {"docker_tag": 6, "docker_manifest": 6,
+                                    "docker_blob": len(image_blobs | companion_blobs)}
+    v2_api = f"{api.base}/v2/{repo_id}"
+    assert requests.get(f"{v2_api}/tags/list").json()["tags"] == sorted(["v1", "v2", *wanted])
+    for tag, (digest, blobs) in wanted.items():
+        resp = requests.get(f"{v2_api}/manifests/{tag}", headers={"Accept": mt.OCI_MANIFEST})
+        assert resp.status_code == 200, (tag, resp.text)
+        assert resp.headers["Content-Type"] == mt.OCI_MANIFEST
+        assert resp.headers["Docker-Content-Digest"] == digest == sha(resp.content)
+        for blob in blobs:
+            assert sha(requests.get(f"{v2_api}/blobs/{blob}").content) == blob
+
+    plain = create_repo(api, registry.url, upstream_name=name, tags=["v1", "v2"],
+                        sync_cosign=False)
+    assert [r["state"] for r in sync(api, plain)] == ["finished", "finished"]
+    assert tag_names(api, plain) == {"v1", "v2"}
+    assert counts(api, plain) == {"docker_tag": 2, "docker_manifest": 2,
+                                  "docker_blob": len(image_blobs)}

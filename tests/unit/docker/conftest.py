@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import require_tool  # noqa: F401  (re-exported for the tests)
 
@@ -183,16 +184,25 @@ def basic_registry(request, registry, tmp_path_factory):
                           data_from=registry.dir)
 
 
+_NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length",
+                  "content-encoding", "date", "server"}
+
+
 class StubRegistry:
     """An in-process HTTP server answering from ``routes``: path -> (status, headers, body).
 
-    A route value may also be a callable taking the handler and returning that tuple.
-    ``requests`` records ``(method, path, headers)`` of every request.
+    A route value may also be a callable taking the handler and returning that tuple. With
+    ``upstream`` (a registry URL) a path without a route is forwarded there, which makes the
+    stub a recording, fault-injecting front for a real registry. ``requests`` records
+    ``(method, path, headers)`` of every request; :meth:`cut` breaks responses off.
     """
 
-    def __init__(self):
+    def __init__(self, upstream: str | None = None):
         self.routes: dict = {}
         self.requests: list = []
+        self.upstream = upstream
+        self._cuts: dict[str, list[int]] = {}  # path -> [bytes sent, responses left to cut]
+        self._lock = threading.Lock()
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -201,24 +211,55 @@ class StubRegistry:
 
             def do_GET(self):
                 stub.requests.append(("GET", self.path, dict(self.headers)))
-                route = stub.routes.get(self.path)
-                if route is None:
-                    route = (404, {"Content-Type": "application/json"},
-                             json.dumps({"errors": [{"code": "NOT_FOUND",
-                                                     "message": "no route"}]}).encode())
-                status, headers, body = route(self) if callable(route) else route
+                status, headers, body = stub.answer(self)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(stub._cut_off(self.path, body))
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def answer(self, handler) -> tuple[int, dict, bytes]:
+        """The route's answer, else upstream's, else a registry-style 404."""
+        route = self.routes.get(handler.path)
+        if route is not None:
+            return route(handler) if callable(route) else route
+        if self.upstream:
+            return self._forward(handler)
+        return (404, {"Content-Type": "application/json"},
+                json.dumps({"errors": [{"code": "NOT_FOUND", "message": "no route"}]}).encode())
+
+    def _forward(self, handler) -> tuple[int, dict, bytes]:
+        """GET the same path upstream with the client's Accept and Authorization."""
+        sent = {k: handler.headers.get(k) for k in ("Accept", "Authorization", "Range")}
+        resp = requests.get(self.upstream + handler.path, headers=sent, timeout=30,
+                            allow_redirects=False)
+        kept = {k: v for k, v in resp.headers.items() if k.lower() not in _NOT_FORWARDED}
+        return resp.status_code, kept, resp.content
+
+    def cut(self, path: str, after: int, times: int = 1) -> None:
+        """Break the next ``times`` answers for ``path`` off after ``after`` body bytes: the
+        whole Content-Length is announced, then the connection closes (HTTP/1.0)."""
+        self._cuts[path] = [after, times]
+
+    def _cut_off(self, path: str, body: bytes) -> bytes:
+        with self._lock:
+            cut = self._cuts.get(path)
+            if not cut or cut[1] == 0:
+                return body
+            cut[1] -= 1
+            return body[:cut[0]]
+
+    def gets(self, prefix: str) -> list[str]:
+        """Paths of the GETs received so far that start with ``prefix``."""
+        return [path for method, path, _ in self.requests
+                if method == "GET" and path.startswith(prefix)]
 
     def close(self):
         self.server.shutdown()

@@ -4,6 +4,7 @@ Expected digests come from the OCI layout that make_oci_images.py wrote, not fro
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -12,6 +13,8 @@ import sys
 import pytest
 import requests
 
+from pulp2ng.content.download import Downloader
+from pulp2ng.errors import SyncError
 from pulp2ng.importers.docker import mediatypes as mt
 from pulp2ng.importers.docker.errors import (
     DigestMismatchError,
@@ -21,14 +24,16 @@ from pulp2ng.importers.docker.errors import (
 )
 from pulp2ng.importers.docker.manifests import parse_manifest
 from pulp2ng.importers.docker.registry import RegistryClient, parse_challenge
-from pulp2ng.importers.docker.tags import companion_tags
 from pulp2ng.importers.docker.walk import plan_sync
+from pulp2ng.plugin.config import CallConfig
 
 from .conftest import FIXTURES, PASSWORD, USER, run
 
 APP = "fixtures/app"
 V1_DIGEST = "sha256:f95fd926112e5f01156775bfb895ba143d761e0a257af3f7754d0d35c8c7b3fc"
-COSIGN_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
+COSIGN_LAYERS = {"sig": "application/vnd.dev.cosign.simplesigning.v1+json",
+                 "att": "application/vnd.dsse.envelope.v1+json",
+                 "sbom": "text/spdx+json"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -87,18 +92,38 @@ def push_manifest(url: str, name: str, ref: str, media_type: str, data: bytes) -
     return resp.headers["Docker-Content-Digest"]
 
 
-def push_cosign_signature(url: str, name: str, target: str) -> tuple[str, str, list[str]]:
-    """Push a cosign-style signature manifest tagged ``sha256-<hex>.sig`` for ``target``."""
-    payload = json.dumps({"critical": {"image": {"docker-manifest-digest": target}}}).encode()
+def _cosign_payload(target: str, suffix: str) -> bytes:
+    """What cosign puts in the single layer of a signature, attestation or SBOM."""
+    if suffix == "att":
+        statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
+                                "subject": [{"digest": {"sha256": target[7:]}}]}).encode()
+        return json.dumps({"payloadType": "application/vnd.in-toto+json",
+                           "payload": base64.b64encode(statement).decode(),
+                           "signatures": []}).encode()
+    if suffix == "sbom":
+        return json.dumps({"spdxVersion": "SPDX-2.3", "name": target}).encode()
+    return json.dumps({"critical": {"image": {"docker-manifest-digest": target}}}).encode()
+
+
+def push_cosign_companion(url: str, name: str, target: str,
+                          suffix: str = "sig") -> tuple[str, str, list[str]]:
+    """Push a cosign-style manifest tagged ``sha256-<hex>.<suffix>`` for ``target``.
+
+    ``suffix`` is ``sig`` (signature), ``att`` (attestation) or ``sbom``. Returns the tag, the
+    manifest digest and its blob digests (config, layer).
+    """
+    payload = _cosign_payload(target, suffix)
     config = b'{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'
     layer_digest, config_digest = push_blob(url, name, payload), push_blob(url, name, config)
+    layer = {"mediaType": COSIGN_LAYERS[suffix], "size": len(payload), "digest": layer_digest}
+    if suffix == "sig":
+        layer["annotations"] = {"dev.cosignproject.cosign/signature": "MEUCIQ=="}
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
         "config": {"mediaType": mt.OCI_CONFIG, "size": len(config), "digest": config_digest},
-        "layers": [{"mediaType": COSIGN_LAYER, "size": len(payload), "digest": layer_digest,
-                    "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ=="}}],
+        "layers": [layer],
     }).encode()
-    tag = companion_tags(target)[0]
+    tag = f"sha256-{target[7:]}.{suffix}"
     return tag, push_manifest(url, name, tag, mt.OCI_MANIFEST, manifest), [config_digest,
                                                                            layer_digest]
 
@@ -244,9 +269,9 @@ def test_plan_sync_known_manifest_and_platform_filter(client, layout):
 def test_plan_sync_mirrors_cosign_companions(registry, layout, tmp_path):
     run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(tmp_path / "layout"),
          "--push", f"{registry.url}/fixtures/signed"])
-    sig_v1, sig_v1_digest, sig_blobs = push_cosign_signature(registry.url, "fixtures/signed",
+    sig_v1, sig_v1_digest, sig_blobs = push_cosign_companion(registry.url, "fixtures/signed",
                                                              V1_DIGEST)
-    sig_v2, _, _ = push_cosign_signature(registry.url, "fixtures/signed", layout.tags["v2"])
+    sig_v2, _, _ = push_cosign_companion(registry.url, "fixtures/signed", layout.tags["v2"])
     client = client_for(registry.url)
     assert {sig_v1, sig_v2} <= set(client.list_tags("fixtures/signed"))
 
@@ -358,6 +383,37 @@ def test_stub_blob_redirect_is_followed(stub, tmp_path):
     stub.routes["/storage/xyz?sig=1"] = (200, {"Content-Encoding": "gzip"}, data)
     assert client_for(stub.url).download_blob("r", digest, tmp_path / "b") == len(data)
     assert (tmp_path / "b").read_bytes() == data  # not "decoded": exact bytes
+
+
+def _cut_blob(stub, times):
+    """A 200 KiB blob whose next ``times`` answers break off after 1000 bytes."""
+    data = os.urandom(200 * 1024)
+    path = f"/v2/r/blobs/{sha(data)}"
+    stub.routes[path] = (200, {}, data)
+    stub.cut(path, after=1000, times=times)
+    return data, path
+
+
+def test_stub_blob_cut_off_is_fetched_again_under_the_downloader_policy(stub, tmp_path):
+    data, path = _cut_blob(stub, times=1)
+    with Downloader(CallConfig(repo={"retries": 1}), tmp_path) as downloader:
+        client = RegistryClient(stub.url, downloader.session, retrying=downloader.retrying)
+        assert client.download_blob("r", sha(data), tmp_path / "out" / "b") == len(data)
+    assert (tmp_path / "out" / "b").read_bytes() == data
+    assert stub.gets(path) == [path, path]
+
+
+def test_stub_blob_cut_off_on_every_try_leaves_nothing(stub, tmp_path):
+    data, path = _cut_blob(stub, times=5)
+    with Downloader(CallConfig(repo={"retries": 2}), tmp_path) as downloader:
+        client = RegistryClient(stub.url, downloader.session, retrying=downloader.retrying)
+        with pytest.raises(SyncError, match=f"broke off after 1000 of {len(data)} bytes"):
+            client.download_blob("r", sha(data), tmp_path / "out" / "b")
+    assert stub.gets(path) == [path] * 3  # retries=2: three tries, then it gives up
+    assert os.listdir(tmp_path / "out") == []
+    with pytest.raises(RegistryError, match="broke off after 1000"):  # no policy: one try
+        client_for(stub.url).download_blob("r", sha(data), tmp_path / "out" / "b")
+    assert len(stub.gets(path)) == 4 and os.listdir(tmp_path / "out") == []
 
 
 def test_stub_server_error(stub):
