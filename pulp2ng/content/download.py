@@ -195,22 +195,29 @@ class Downloader:
         Clients with their own protocol on the downloader's session (the registry client)
         use it too, so every importer honours the same keys.
         """
-        delay = 0.2
-        for attempt in range(self.retries + 1):
+        for last in self._attempts():
             try:
                 response = send()
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt == self.retries:
+                if last:
                     raise SyncError(f"Could not fetch {url}: {exc}", url=url) from None
-            else:
-                if response.status_code not in _RETRY_STATUSES or attempt == self.retries:
-                    return response
-                response.close()
-            if self.canceled():
-                raise TaskCanceled()
-            time.sleep(delay)
-            delay *= 2
+                continue
+            if response.status_code not in _RETRY_STATUSES or last:
+                return response
+            response.close()
         raise AssertionError("unreachable")
+
+    def _attempts(self) -> Iterator[bool]:
+        """The ``retries`` policy: one try, then up to ``retries`` more after pauses that
+        double from 0.2 s; yields whether a try is the last. A cancel ends the pauses."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            if attempt:
+                if self.canceled():
+                    raise TaskCanceled()
+                time.sleep(delay)
+                delay *= 2
+            yield attempt == self.retries
 
     def open_url(self, url: str):
         """A binary file-like object for ``url`` (``file://`` or HTTP), streamed."""
@@ -274,18 +281,13 @@ class Downloader:
 
     def _fetch(self, req: DownloadRequest, dest: Path) -> tuple[str, int]:
         """Stream ``req`` into ``dest``; a connection lost mid-body starts it over (``retries``)."""
-        delay = 0.2
-        for attempt in range(self.retries + 1):
+        for last in self._attempts():
             try:
                 with self.open_url(req.url) as body:
                     return self._write(body, dest, req)
             except _BODY_ERRORS:
-                if attempt == self.retries:
+                if last:
                     raise
-            if self.canceled():
-                raise TaskCanceled()
-            time.sleep(delay)
-            delay *= 2
         raise AssertionError("unreachable")
 
     def _write(self, body, dest: Path, req: DownloadRequest) -> tuple[str, int]:
