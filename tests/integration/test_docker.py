@@ -331,40 +331,40 @@ def stored_blob(stack, digest):
     return stack.storage / "content" / "docker_blob" / hexd[:2] / hexd[2:]
 
 
-def test_blob_cut_off_mid_transfer_is_fetched_again(api, stack):
-    """The first answer for the layer breaks off after 1000 bytes; the sync fetches it again."""
+def sync_cut_blob(api, name: str, times: int, **config):
+    """Sync an image whose layer answer breaks off after 1000 bytes, ``times`` times over.
+
+    Returns the sync's task reports, the layer's blob path on the stub, what the stub got for
+    it, the layer and its digest."""
     layer = uuid.uuid4().bytes * 8192
     stub = StubRegistry()
     try:
-        _, layer_digest = _stub_image(stub, "flaky/img", layer=layer)
-        path = f"/v2/flaky/img/blobs/{layer_digest}"
-        stub.cut(path, after=1000)
-        repo_id = create_repo(api, stub.url, upstream_name="flaky/img")
+        _, layer_digest = _stub_image(stub, name, layer=layer)
+        path = f"/v2/{name}/blobs/{layer_digest}"
+        stub.cut(path, after=1000, times=times)
+        repo_id = create_repo(api, stub.url, upstream_name=name, **config)
         reports = sync(api, repo_id)
     finally:
         stub.close()
+    return repo_id, reports, stub.gets(path), path, layer, layer_digest
+
+
+def test_blob_cut_off_mid_transfer_is_fetched_again(api, stack):
+    repo_id, reports, gets, path, layer, digest = sync_cut_blob(api, "flaky/img", times=1)
     assert [r["state"] for r in reports] == ["finished", "finished"], reports
-    assert stub.gets(path) == [path, path]
-    assert stored_blob(stack, layer_digest).read_bytes() == layer
+    assert gets == [path, path]
+    assert stored_blob(stack, digest).read_bytes() == layer
     assert counts(api, repo_id)["docker_blob"] == 2
 
 
 def test_blob_cut_off_beyond_the_retries_fails_and_keeps_nothing(api, stack):
-    layer = uuid.uuid4().bytes * 8192
-    stub = StubRegistry()
-    try:
-        _, layer_digest = _stub_image(stub, "dead/img", layer=layer)
-        path = f"/v2/dead/img/blobs/{layer_digest}"
-        stub.cut(path, after=1000, times=10)
-        repo_id = create_repo(api, stub.url, upstream_name="dead/img", retries=2)
-        [report] = sync(api, repo_id)
-    finally:
-        stub.close()
+    repo_id, [report], gets, path, layer, digest = sync_cut_blob(api, "dead/img", times=10,
+                                                                 retries=2)
     assert report["state"] == "error"
-    assert stub.gets(path) == [path] * 3  # the configured retries, then it gives up
+    assert gets == [path] * 3  # the configured retries, then it gives up
     assert f"broke off after 1000 of {len(layer)} bytes" in report["error"]["description"]
     assert counts(api, repo_id) == {}
-    assert not stored_blob(stack, layer_digest).exists()
+    assert not stored_blob(stack, digest).exists()
     assert list(stack.storage.rglob(".blob-*.part")) == []
 
 
