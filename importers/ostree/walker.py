@@ -86,8 +86,13 @@ class DirObjectStore:
     def add(self, checksum: str, objtype: str, src: str) -> None:
         """Move a verified file into place (rename, so readers never see partial objects)."""
         dest = self.path(checksum, objtype)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.move(src, dest)
+        try:
+            os.replace(src, dest)  # the common case: one syscall (this runs per object)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.move(src, dest)
+        except OSError:
+            shutil.move(src, dest)  # another filesystem
 
     def source(self, checksum: str, objtype: str) -> str | None:
         """Path of a stored object, or None; the ``object_source`` for publishing."""
@@ -217,6 +222,14 @@ def list_remote_refs(fetch_bytes: FetchBytes,
 # ------------------------------------------------------------------------------------- walk
 
 
+def _discard(path: str) -> None:
+    """Remove a staged file that will not be stored (an error path)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 class _Walk:
     """State of one walk: the injected I/O, the pool and what has been seen."""
 
@@ -253,11 +266,12 @@ class _Walk:
         return path
 
     def _store(self, key: ObjectKey, path: str) -> None:
+        """Hand a verified file to ``store_object``; it is removed if that fails."""
         try:
             self.store_object(key[0], key[1], path)
-        finally:
-            if os.path.exists(path):
-                os.unlink(path)
+        except BaseException:
+            _discard(path)
+            raise
 
     def run_all(self, fn: Callable, items: Iterable) -> list:
         """Run ``fn`` over items in the pool; on the first error cancel the rest and raise."""
@@ -327,10 +341,10 @@ class _Walk:
             except (OSTreeMissingObject, FileNotFoundError) as exc:
                 raise self._missing(key, exc) from exc
             archive.verify_object(checksum, FILEZ, path=path)
-            self._store(key, path)
-        finally:
-            if os.path.exists(path):
-                os.unlink(path)
+        except BaseException:
+            _discard(path)
+            raise
+        self._store(key, path)
         self._record(key, True)
 
     # -- phases
