@@ -20,7 +20,7 @@ from pulp2ng.db.criteria import (
     parse_criteria,
     parse_unit_association_criteria,
 )
-from pulp2ng.db.store import IN_QUERY_LIMIT, SCAN_BATCH, association_id
+from pulp2ng.db.store import IN_QUERY_LIMIT, SCAN_BATCH, association_id, batched
 from pulp2ng.errors import (
     InvalidCriteria,
     InvalidValue,
@@ -200,17 +200,6 @@ def stream_units(platform, repo_id: str, crit: UnitAssociationCriteria,
                 yield unit
 
 
-def _batches(items, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _filtered_units(platform, crit, fields) -> dict:
     """Units matching the unit filters, by ``(type, id)``: one query per type, so a selective
     filter never reads every association."""
@@ -232,10 +221,9 @@ def _sort_key(value):
 def _join(platform, cursor, fields, dedupe: bool, size: int):
     """Read associations in batches and attach their units (one read per type per batch)."""
     store = platform.store
-    batch: list[dict] = []
     seen: set = set()
 
-    def flush():
+    def flush(batch):
         by_type: dict[str, set] = {}
         for a in batch:
             by_type.setdefault(a["unit_type_id"], set()).add(a["unit_id"])
@@ -252,13 +240,8 @@ def _join(platform, cursor, fields, dedupe: bool, size: int):
             seen.add(ref)
             yield a, unit
 
-    for assoc in cursor:
-        batch.append(assoc)
-        if len(batch) >= size:
-            yield from flush()
-            batch = []
-    if batch:
-        yield from flush()
+    for batch in batched(cursor, size):
+        yield from flush(batch)
 
 
 def search_units(platform, repo_id: str, raw_criteria) -> list[dict]:
@@ -460,7 +443,7 @@ def unassociate_task(ctx, repo_id: str, criteria):
         plugin = cls()
         config = importer_call_config(platform, cls, imp.get("config") or {})
         conduit = RepoConduit(platform, ctx, repo_id, imp["importer_type_id"])
-    batches = _batches(units, _BATCH) if cls is None or cls.streams_units else [list(units)]
+    batches = batched(units, _BATCH) if cls is None or cls.streams_units else [list(units)]
     view = transfer_repo(platform, repo)
     listed, removed = _UnitList(platform), 0
     try:

@@ -45,6 +45,18 @@ def isoformat(value: dt.datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` items, read lazily: how bulk writes walk a stream."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def unit_id(type_id: str, unit_key: dict) -> str:
     """Deterministic unit id: the same key always maps to the same document."""
     blob = json.dumps([type_id, unit_key], sort_keys=True, separators=(",", ":"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pulp2ng.content.download import Downloader
 from pulp2ng.db import orphan_guard
-from pulp2ng.db.store import association_id, insert_ignoring_duplicates, now, unit_id
+from pulp2ng.db.store import association_id, batched, insert_ignoring_duplicates, now, unit_id
 from pulp2ng.errors import ConflictingOperation
 
 _BATCH = 1000
@@ -147,15 +147,7 @@ class RepoConduit:
     def _associate(self, units: Iterable[dict], recreate: dict | None = None) -> int:
         """Insert associations in batches, guarded against a concurrent orphan deletion
         (protocol in :mod:`pulp2ng.db.orphan_guard`)."""
-        added = 0
-        batch: list[dict] = []
-        for unit in units:
-            batch.append(unit)
-            if len(batch) == _BATCH:
-                added += self._associate_batch(batch, recreate)
-                batch = []
-        if batch:
-            added += self._associate_batch(batch, recreate)
+        added = sum(self._associate_batch(batch, recreate) for batch in batched(units, _BATCH))
         self.added_count += added
         return added
 
