@@ -16,7 +16,7 @@ from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
-    from pulp2ng.server import auth, errors
+    from pulp2ng.server import auth, docs, errors
     from pulp2ng.server.blueprints import BLUEPRINTS
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
@@ -36,16 +36,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.config.update(
         API_TITLE="pulp2ng REST API v2",
         API_VERSION=__version__,
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/pulp/api/v2/docs",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/swagger-ui",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         MAX_CONTENT_LENGTH=None,
+        **docs.CONFIG,
     )
     app.json.sort_keys = False
     app.extensions["pulp2ng"] = platform
     api = Api(app)
+    docs.init_docs(app, api)
     errors.register_error_handlers(app)
     auth.init_auth(app, Authenticator(platform.store))
     for blueprint in BLUEPRINTS:

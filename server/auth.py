@@ -1,4 +1,5 @@
-"""HTTP basic auth for every API endpoint except ``status/`` (and published content)."""
+"""HTTP basic auth for every API endpoint except ``status/``, the API's own documentation
+(the OpenAPI document and Swagger UI) and published content."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from flask import request
 
 from pulp2ng.errors import NotAuthenticated
 
-PUBLIC_PREFIXES = ("/pulp/api/v2/status/",)
+PUBLIC_PREFIXES = ("/pulp/api/v2/status/", "/pulp/api/v2/docs/")
 
 
 def init_auth(app, authenticator) -> None:

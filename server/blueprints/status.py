@@ -35,6 +35,7 @@ def _messaging_connected(p) -> bool:
 
 
 @blp.route("/status/")
+@blp.doc(security=[])
 @blp.response(200)
 def status():
     p = platform()
