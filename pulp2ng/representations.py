@@ -104,11 +104,14 @@ def task_link(task_id: str) -> dict:
 
 
 def call_report(report) -> dict:
-    return {
+    doc = {
         "result": jsonable(report.result),
         "error": report.error,
         "spawned_tasks": [task_link(t) for t in report.spawned_tasks],
     }
+    if getattr(report, "warnings", None):
+        doc["warnings"] = list(report.warnings)
+    return doc
 
 
 def task(status: dict, with_queue: bool = False) -> dict:

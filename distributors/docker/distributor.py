@@ -35,6 +35,7 @@ class DockerDistributor(Distributor):
     web_apps = {"/v2": make_app, "/extensions/v2": make_extensions_app,
                 SIGSTORE_PREFIX: make_sigstore_app}
     default_config = {"protected": False}
+    config_keys = (KEY,)
 
     @classmethod
     def metadata(cls):

@@ -19,6 +19,7 @@ def relative_url(repo, config) -> str:
 class IsoDistributor(Distributor):
     web_areas = {"/pulp/isos/": AREA}
     default_config = {"manifest_name": MANIFEST}
+    config_keys = ("relative_url",)
 
     @classmethod
     def metadata(cls):

@@ -48,6 +48,7 @@ def branch_heads(units) -> dict[str, str]:
 class OSTreeDistributor(Distributor):
     web_areas = {"/pulp/ostree/web/": AREA}
     default_config = {"depth": 0, "compute_delta": False}
+    config_keys = ("relative_path",)
 
     @classmethod
     def metadata(cls):

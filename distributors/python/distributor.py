@@ -39,6 +39,7 @@ def relative_url(repo, config) -> str:
 
 class PythonDistributor(Distributor):
     web_areas = {WEB_PREFIX: AREA}
+    config_keys = ("relative_url",)
 
     @classmethod
     def metadata(cls):

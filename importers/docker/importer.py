@@ -60,6 +60,8 @@ def _string_list(value) -> bool:
 class DockerImporter(Importer):
     default_config = {"max_downloads": 5, "remove_missing": False,
                       "include_foreign_layers": False, "sync_cosign": True}
+    config_keys = ("feed", "upstream_name", "tags", "include_tags", "exclude_tags", "platforms",
+                   "sigstore", "signature_source", "download_policy")
 
     @classmethod
     def metadata(cls):

@@ -35,6 +35,7 @@ class IsoImporter(Importer):
     streams_units = True
     default_config = {"max_downloads": 5, "validate": True, "remove_missing": False,
                       "manifest_name": MANIFEST}
+    config_keys = ("feed", "download_policy")
 
     @classmethod
     def metadata(cls):

@@ -36,6 +36,8 @@ from .types import COMMIT_TYPE, OBJECT_TYPE
 class OSTreeImporter(Importer):
     default_config = {"depth": 0, "remove_missing": False, "max_downloads": 10,
                       "gpg_verify": False}
+    config_keys = ("feed", "branches", "include_refs", "exclude_refs", "gpg_keys",
+                   "download_policy")
 
     @classmethod
     def metadata(cls):

@@ -225,20 +225,15 @@ def parse_selection(config: Mapping) -> Selection:
     )
 
 
-def validate_config(config: Mapping, extra_keys: Iterable[str] = ()) -> tuple[bool, str | None]:
-    """Check an importer config the way a Pulp 2 plugin's ``validate_config`` reports.
+def validate_config(config: Mapping) -> tuple[bool, str | None]:
+    """Check the selection keys the way a Pulp 2 plugin's ``validate_config`` reports.
 
-    Args:
-        config: the flattened importer config.
-        extra_keys: other keys the importer accepts (``feed``, ``ssl_ca_cert``, ...); any key
-            neither here nor in :data:`SELECTION_KEYS` is reported as unknown.
+    Unknown keys are not an error here: the platform keeps them and names them back to the
+    caller as warnings (``Importer.config_keys``).
 
     Returns:
         ``(True, None)`` or ``(False, message)``.
     """
-    unknown = sorted(set(config) - SELECTION_KEYS - set(extra_keys))
-    if unknown:
-        return False, f"unknown config keys: {', '.join(unknown)}"
     try:
         parse_selection(config)
     except ValueError as exc:

@@ -23,7 +23,6 @@ import requests
 from packaging.version import InvalidVersion, Version
 
 from pulp2ng.plugin import (
-    STANDARD_KEYS,
     CallConfig,
     DownloadRequest,
     Importer,
@@ -63,6 +62,7 @@ _PLAN_FIELDS = ("filename", "sha256", "_storage_path")
 class PythonImporter(Importer):
     streams_units = True
     default_config = {"max_downloads": 5, "remove_missing": False}
+    config_keys = (*OWN_KEYS, *filters.SELECTION_KEYS)
 
     @classmethod
     def metadata(cls):
@@ -78,7 +78,7 @@ class PythonImporter(Importer):
             if not local and (parts.scheme not in ("http", "https") or not parts.hostname):
                 return False, ("feed must be an http or https URL of a PyPI-compatible index, "
                                "or a file:/// URL of a local PEP 503 tree")
-        ok, problem = filters.validate_config(config.flatten(), (*OWN_KEYS, *STANDARD_KEYS))
+        ok, problem = filters.validate_config(config.flatten())
         if not ok:
             return False, problem
         problem = validate_downloader_config(config)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pymongo.errors import DuplicateKeyError
 
 from pulp2ng import representations as rep
+from pulp2ng.controllers.config_warnings import unknown_keys
 from pulp2ng.db.store import now
 from pulp2ng.errors import (
     DuplicateResource,
@@ -52,23 +53,29 @@ def transfer_repo(platform, repo: dict, working_dir=None) -> dict:
 # -- repositories -------------------------------------------------------------------------
 
 
-def create_repository(platform, body: dict) -> dict:
-    """Create a repository with its optional importer and distributors, all or nothing."""
+def create_repository(platform, body: dict) -> tuple[dict, list[str]]:
+    """Create a repository with its optional importer and distributors, all or nothing.
+
+    Returns the stored repository and warnings about config keys no plugin reads."""
     repo_id = body.get("id")
     if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
         raise InvalidValue(["id"], "id must match ^[.\\-_A-Za-z0-9]+$")
     notes = body.get("notes") or {}
     if not isinstance(notes, dict):
         raise InvalidValue(["notes"], "notes must be an object")
-    importer_doc = None
+    importer_doc, warnings = None, []
     if body.get("importer_type_id") is not None:
         importer_doc = _new_importer(platform, {"_id": repo_id, "notes": notes},
                                      body["importer_type_id"], body.get("importer_config"))
+        warnings += _importer_warnings(platform, importer_doc["importer_type_id"],
+                                       importer_doc["config"])
     dist_docs = []
     for i, spec in enumerate(body.get("distributors") or []):
         if not isinstance(spec, dict):
             raise InvalidValue([f"distributors[{i}]"], "each distributor must be an object")
         dist_docs.append(_new_distributor(platform, {"_id": repo_id, "notes": notes}, spec))
+        warnings += _distributor_warnings(platform, dist_docs[-1]["distributor_type_id"],
+                                          dist_docs[-1]["config"], f"distributors[{i}]")
     ids = [d["id"] for d in dist_docs]
     if len(ids) != len(set(ids)):
         raise InvalidValue(["distributors"], "distributor ids must be unique")
@@ -95,7 +102,7 @@ def create_repository(platform, body: dict) -> dict:
     except BaseException:
         _purge_repository_documents(platform, repo_id)
         raise
-    return repo
+    return repo, warnings
 
 
 def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, int]:
@@ -125,17 +132,22 @@ def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, i
         raise InvalidValue(["distributor_configs"], "distributor_configs must be an object")
     for dist_id in dist_configs:
         platform.store.get_distributor(repo_id, dist_id)
+    warnings = []
     if body.get("importer_config") is not None:
         imp = platform.store.get_importer(repo_id)
         update_importer_config(platform, repo, imp, body["importer_config"])
+        warnings += _importer_warnings(platform, imp["importer_type_id"],
+                                       body["importer_config"])
     if changes:
         platform.store.repos.update_one({"_id": repo_id}, {"$set": changes})
-    spawned = [
-        queue_update_distributor(platform, repo_id, dist_id, {"distributor_config": cfg})
-        for dist_id, cfg in dist_configs.items()
-    ]
+    spawned = []
+    for dist_id, cfg in dist_configs.items():
+        report = update_distributor_report(platform, repo_id, dist_id,
+                                           {"distributor_config": cfg})
+        spawned += report.spawned_tasks
+        warnings += report.warnings
     report = CallReport(result=rep.repository(platform.store.get_repository(repo_id)),
-                        spawned_tasks=spawned)
+                        spawned_tasks=spawned, warnings=warnings)
     return report, 202 if spawned else 200
 
 
@@ -213,6 +225,15 @@ def _importer_class(platform, type_id):
     return platform.plugins.importers[type_id]
 
 
+def _importer_warnings(platform, type_id: str, config, field="importer_config") -> list[str]:
+    return unknown_keys(platform.plugins.importers[type_id], config, field)
+
+
+def _distributor_warnings(platform, type_id: str, config, field="distributor_config"
+                          ) -> list[str]:
+    return unknown_keys(platform.plugins.distributors[type_id], config, field)
+
+
 def _clean_config(config, field: str) -> dict:
     if config is None:
         return {}
@@ -276,7 +297,9 @@ def queue_set_importer(platform, repo_id: str, body: dict) -> CallReport:
         kwargs={"repo_id": repo_id, "importer_type_id": doc["importer_type_id"],
                 "config": doc["config"]},
     )
-    return CallReport(spawned_tasks=[task_id])
+    return CallReport(spawned_tasks=[task_id],
+                      warnings=_importer_warnings(platform, doc["importer_type_id"],
+                                                  doc["config"]))
 
 
 @task("pulp2ng.tasks.importer.set_importer")
@@ -313,7 +336,7 @@ def update_importer_config(platform, repo, imp, delta) -> dict:
 
 def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) -> CallReport:
     platform.store.get_repository(repo_id)
-    platform.store.get_importer(repo_id, importer_id)
+    imp = platform.store.get_importer(repo_id, importer_id)
     if "importer_config" not in body:
         from pulp2ng.errors import MissingValue
 
@@ -327,7 +350,9 @@ def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) 
         kwargs={"repo_id": repo_id, "importer_id": importer_id,
                 "config": body["importer_config"]},
     )
-    return CallReport(spawned_tasks=[task_id])
+    return CallReport(spawned_tasks=[task_id],
+                      warnings=_importer_warnings(platform, imp["importer_type_id"],
+                                                  body["importer_config"]))
 
 
 @task("pulp2ng.tasks.importer.update_importer")
@@ -430,15 +455,26 @@ def _attach_distributor(platform, repo, doc) -> None:
     )
 
 
-def add_distributor(platform, repo_id: str, body: dict) -> dict:
-    """Synchronous in Pulp 2 (201): validate, replace a same-id distributor, save."""
+def add_distributor(platform, repo_id: str, body: dict) -> tuple[dict, list[str]]:
+    """Synchronous in Pulp 2 (201): validate, replace a same-id distributor, save.
+
+    Returns the stored distributor and warnings about config keys it does not read."""
     repo = platform.store.get_repository(repo_id)
     doc = _new_distributor(platform, repo, body)
     existing = platform.store.distributors.find_one({"repo_id": repo_id, "id": doc["id"]})
     if existing:
         doc["_id"] = existing["_id"]
     _attach_distributor(platform, repo, doc)
-    return doc
+    return doc, _distributor_warnings(platform, doc["distributor_type_id"], doc["config"])
+
+
+def update_distributor_report(platform, repo_id: str, dist_id: str, body: dict) -> CallReport:
+    """Queue a distributor update; the report names config keys the distributor ignores."""
+    task_id = queue_update_distributor(platform, repo_id, dist_id, body)
+    dist = platform.store.get_distributor(repo_id, dist_id)
+    return CallReport(spawned_tasks=[task_id],
+                      warnings=_distributor_warnings(platform, dist["distributor_type_id"],
+                                                     body.get("distributor_config")))
 
 
 def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pulp2ng.content.download import STANDARD_KEYS
 from pulp2ng.errors import UploadError
+
+
+def _known_keys(cls, *more) -> frozenset | None:
+    if cls.config_keys is None:
+        return None
+    return frozenset(cls.config_keys).union(cls.default_config, *more)
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,19 @@ class Importer:
 
     #: Code defaults, the lowest configuration layer.
     default_config: dict = {}
+    #: Config keys the importer reads besides ``default_config`` and the downloader's
+    #: standard keys. Other keys are kept (Pulp 2 kept them) but named back to the caller as
+    #: warnings; None (undeclared) turns that check off.
+    config_keys: tuple | None = None
 
     @classmethod
     def metadata(cls) -> dict:
         """``{"id": ..., "display_name": ..., "types": [...]}``."""
         raise NotImplementedError
+
+    @classmethod
+    def known_config_keys(cls) -> frozenset | None:
+        return _known_keys(cls, STANDARD_KEYS)
 
     def validate_config(self, repo, config) -> tuple[bool, str | None]:
         """Return ``(True, None)`` or ``(False, "why")``; called before any config is saved."""
@@ -110,10 +125,16 @@ class Distributor:
     """
 
     default_config: dict = {}
+    #: As :attr:`Importer.config_keys`, without the downloader's keys.
+    config_keys: tuple | None = None
 
     @classmethod
     def metadata(cls) -> dict:
         raise NotImplementedError
+
+    @classmethod
+    def known_config_keys(cls) -> frozenset | None:
+        return _known_keys(cls)
 
     def validate_config(self, repo, config, config_conduit) -> tuple[bool, str | None]:
         return True, None

@@ -17,11 +17,15 @@ INCOMPLETE_STATES = (WAITING, RUNNING)
 
 @dataclass
 class CallReport:
-    """The body of every 202: the synchronous ``result`` plus the tasks that were queued."""
+    """The body of every 202: the synchronous ``result`` plus the tasks that were queued.
+
+    ``warnings`` (shown only when not empty) names what was accepted but will be ignored,
+    such as unknown config keys."""
 
     result: object = None
     error: dict | None = None
     spawned_tasks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

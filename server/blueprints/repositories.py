@@ -8,6 +8,7 @@ from flask.views import MethodView
 from pulp2ng import representations as rep
 from pulp2ng.controllers import repositories as repos
 from pulp2ng.controllers import sync
+from pulp2ng.controllers.config_warnings import with_warnings
 from pulp2ng.db.criteria import parse_criteria
 from pulp2ng.server import schemas
 from pulp2ng.server.arguments import Blueprint
@@ -39,7 +40,8 @@ class Repositories(MethodView):
     @blp.response(201)
     def post(self, body):
         """Create a repository, optionally with an importer and distributors (atomically)."""
-        return created(rep.repository(repos.create_repository(platform(), body)))
+        repo, warnings = repos.create_repository(platform(), body)
+        return created(with_warnings(rep.repository(repo), warnings))
 
 
 @blp.route("/repositories/search/", methods=["GET", "POST"])
@@ -130,7 +132,8 @@ class Distributors(MethodView):
     @blp.response(201)
     def post(self, body, repo_id):
         """Add a distributor synchronously (201)."""
-        return created(rep.distributor(repos.add_distributor(platform(), repo_id, body)))
+        dist, warnings = repos.add_distributor(platform(), repo_id, body)
+        return created(with_warnings(rep.distributor(dist), warnings))
 
 
 @blp.route("/repositories/<repo_id>/distributors/<dist_id>/")
@@ -142,10 +145,7 @@ class Distributor(MethodView):
     @blp.arguments(schemas.DistributorUpdateSchema)
     @blp.response(202)
     def put(self, body, repo_id, dist_id):
-        from pulp2ng.tasking.dispatch import CallReport
-
-        task_id = repos.queue_update_distributor(platform(), repo_id, dist_id, body)
-        return accepted(CallReport(spawned_tasks=[task_id]))
+        return accepted(repos.update_distributor_report(platform(), repo_id, dist_id, body))
 
     @blp.response(202)
     def delete(self, repo_id, dist_id):
