@@ -88,8 +88,9 @@ class PythonImporter(Importer):
             config.get_boolean("remove_missing")
         except ValueError as exc:
             return False, str(exc)
-        hosts = config.get("allowed_hosts", [])
-        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        hosts = config.get("allowed_hosts")
+        if hosts is not None and (not isinstance(hosts, list)
+                                  or not all(isinstance(h, str) for h in hosts)):
             return False, "allowed_hosts must be a list of host names"
         if config.get("download_policy", "immediate") != "immediate":
             return False, "download_policy: only 'immediate' is supported"
@@ -110,7 +111,7 @@ class PythonImporter(Importer):
             with conduit.downloader(config) as downloader:
                 if feed.startswith("file:"):
                     downloader.session.mount("file://", LocalIndexAdapter(url_path(feed)))
-                client = IndexClient(feed, downloader.session, config.get("allowed_hosts", ()),
+                client = IndexClient(feed, downloader.session, config.get("allowed_hosts"),
                                      timeout=downloader.timeout[1])
                 wanted = _read_index(client, selection, progress, downloader.max_downloads,
                                      conduit)

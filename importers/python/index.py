@@ -2,9 +2,9 @@
 
 The pages come from an upstream that pulp2ng does not control, so every link is checked
 before it is handed to the downloader: it must use http(s), stay on an allowed host, stay
-under the index root when it is on the index host, and name a plain file. PyPI itself keeps
-files on another host (files.pythonhosted.org), which is why ``allowed_hosts`` is an explicit
-constructor argument rather than a guess.
+under the index root when it is on the index host, and name a plain file. Links to other
+hosts are followed as pip follows them (PyPI keeps its files on files.pythonhosted.org),
+unless ``allowed_hosts`` narrows them to a list.
 """
 
 from __future__ import annotations
@@ -68,13 +68,13 @@ class IndexClient:
         base_url: the index root (``https://pypi.org/``, a Pulp 2 published repo) or its
             simple root (a URL whose path ends in ``simple/``, as devpi's ``+simple/``).
         session: the ``requests.Session`` to use (auth, proxies, TLS are the caller's).
-        allowed_hosts: extra hosts file links may point to (``files.pythonhosted.org``);
-            ``host`` allows any port, ``host:port`` only that one. The index host is always
-            allowed.
+        allowed_hosts: None to follow links to any host, as pip does; or the only other
+            hosts file links may point to (``files.pythonhosted.org``): ``host`` allows any
+            port, ``host:port`` only that one. The index host is always allowed.
         timeout: per-request timeout in seconds.
     """
 
-    def __init__(self, base_url: str, session: requests.Session, allowed_hosts=(),
+    def __init__(self, base_url: str, session: requests.Session, allowed_hosts=None,
                  timeout: float = 60.0):
         base = base_url if base_url.endswith("/") else base_url + "/"
         parts = urlsplit(base)
@@ -93,7 +93,7 @@ class IndexClient:
             self.root_url = base
         self._root_path = urlsplit(self.root_url).path
         self._index_netloc = _netloc(parts)
-        self._allowed = {h.lower() for h in allowed_hosts}
+        self._allowed = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
         self.session = session
         self.timeout = timeout
 
@@ -309,8 +309,10 @@ class IndexClient:
         if netloc == self._index_netloc:
             if not parts.path.startswith(self._root_path):
                 raise UnsafeLinkError(f"link {shown!r} points outside the index {self.root_url}")
-        elif netloc not in self._allowed and parts.hostname not in self._allowed:
-            raise UnsafeLinkError(f"link {shown!r} points to host {netloc!r}, not allowed")
+        elif self._allowed is not None and netloc not in self._allowed and \
+                parts.hostname not in self._allowed:
+            raise UnsafeLinkError(f"link {shown!r} points to host {netloc!r}, which is not in "
+                                  f"allowed_hosts {sorted(self._allowed)}")
 
 
 def _netloc(parts) -> str:

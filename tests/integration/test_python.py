@@ -242,17 +242,18 @@ def _hostile(href):
     return edit
 
 
-@pytest.mark.parametrize("fault, args, edit, message", [
-    ("sha256 mismatch", (), _corrupt, "Checksum mismatch"),
-    ("404 file", ("--fail", r"pip_tools-1\.11\.tar\.gz$=404"), None, "HTTP 404"),
-    ("malformed JSON", (), _malformed, "invalid JSON"),
-    ("parent links", (), _hostile("../../../../etc/pip_tools-1.11.tar.gz"), "climbs above"),
-    ("other host", (), _hostile("http://203.0.113.9/pip_tools-1.11.tar.gz"), "not allowed"),
+@pytest.mark.parametrize("fault, args, edit, message, config", [
+    ("sha256 mismatch", (), _corrupt, "Checksum mismatch", {}),
+    ("404 file", ("--fail", r"pip_tools-1\.11\.tar\.gz$=404"), None, "HTTP 404", {}),
+    ("malformed JSON", (), _malformed, "invalid JSON", {}),
+    ("parent links", (), _hostile("../../../../etc/pip_tools-1.11.tar.gz"), "climbs above", {}),
+    ("other host", (), _hostile("http://203.0.113.9/pip_tools-1.11.tar.gz"),
+     "not in allowed_hosts", {"allowed_hosts": ["files.example.org"]}),
 ])
 def test_upstream_faults_store_and_publish_nothing(api, stack, upstream, fault, args, edit,
-                                                   message):
+                                                   message, config):
     feed, log, _tree = upstream(*args, edit=edit)
-    repo_id = python_repo(api, feed, includes=["django==2.0", "pip-tools==1.11"])
+    repo_id = python_repo(api, feed, includes=["django==2.0", "pip-tools==1.11"], **config)
     units_before, files_before = all_python_units(api), stored_files(stack)
     reports = api.sync(repo_id)
     assert [r["state"] for r in reports] == ["error"], (fault, reports)

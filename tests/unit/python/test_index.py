@@ -190,11 +190,12 @@ def anchor(href, text="evil-1.0.tar.gz"):
     "../../packages/..%5cevil-1.0.tar.gz",
 ])
 def test_unsafe_links_are_rejected(index, session, href):
+    """With ``allowed_hosts: []`` (only the index host); the other checks hold for any list."""
     url, root, _dist, _log = index
     name = f"evil-{abs(hash(href))}"
     write_page(root, name, html=anchor(href))
     with pytest.raises(UnsafeLinkError) as excinfo:
-        IndexClient(url, session).project_files(name, api="pep503")
+        IndexClient(url, session, allowed_hosts=[]).project_files(name, api="pep503")
     assert href in str(excinfo.value)
 
 
@@ -208,15 +209,19 @@ def test_link_outside_a_subpath_index_is_rejected(index, session):
         client.project_files("x", api="pep503")
 
 
-def test_allowed_hosts_admit_a_file_host(index, session):
+def test_allowed_hosts_narrow_the_file_hosts(index, session):
+    """Like pip, any file host by default (PyPI's files are on another host); a list narrows."""
     url, root, _dist, _log = index
     write_page(root, "cdn", html=anchor("https://files.example.org/p/ab/cdn-1.0.tar.gz#sha256="
                                         + "d" * 64, text="cdn-1.0.tar.gz"))
-    with pytest.raises(UnsafeLinkError, match="files.example.org"):
-        IndexClient(url, session).project_files("cdn")
+    expected = ("https://files.example.org/p/ab/cdn-1.0.tar.gz", "d" * 64)
+    [file] = IndexClient(url, session).project_files("cdn")
+    assert (file.url, file.sha256) == expected
+    with pytest.raises(UnsafeLinkError, match="not in allowed_hosts .'other.example.org'."):
+        IndexClient(url, session, allowed_hosts=["other.example.org"]).project_files("cdn")
     client = IndexClient(url, session, allowed_hosts=["files.example.org"])
     [file] = client.project_files("cdn")
-    assert (file.url, file.sha256) == ("https://files.example.org/p/ab/cdn-1.0.tar.gz", "d" * 64)
+    assert (file.url, file.sha256) == expected
 
 
 @pytest.mark.parametrize("filename", ["../evil-1.0.tar.gz", "a/evil-1.0.tar.gz",
