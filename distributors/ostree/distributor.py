@@ -14,10 +14,11 @@ installed; validation refuses the key without it rather than failing every publi
 
 from __future__ import annotations
 
-from pulp2ng.importers.ostree import deltas, publish
 from pulp2ng.importers.ostree.errors import OSTreeError
 from pulp2ng.importers.ostree.types import COMMIT_TYPE, OBJECT_TYPE
 from pulp2ng.plugin import Distributor, PublishError, PublishReport, check_publish_path
+
+from . import deltas, publish
 
 AREA = "ostree"
 

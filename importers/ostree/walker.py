@@ -64,7 +64,7 @@ class DirObjectStore:
     """Objects stored in archive layout under ``root`` (``root/objects/xx/….ext``).
 
     A convenient ``have_object``/``load_object``/``store_object``/``object_source`` provider
-    for :func:`walk` and :func:`publish.write_archive_repo`.
+    for :func:`walk` and the distributor's ``publish.write_archive_repo``.
     """
 
     def __init__(self, root: str):

@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from pulp2ng.importers.ostree import archive, deltas, gvariant, publish
+from pulp2ng.distributors.ostree import deltas, publish
+from pulp2ng.importers.ostree import archive, gvariant
 from pulp2ng.importers.ostree.archive import COMMIT, object_path
-from pulp2ng.importers.ostree.deltas import OSTreeDeltaError
+from pulp2ng.distributors.ostree.deltas import OSTreeDeltaError
 from pulp2ng.importers.ostree.errors import OSTreeMissingObject
 
 from .conftest import REF_ARM, REF_X86, ostree

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from pulp2ng.importers.ostree import archive, publish, walker
+from pulp2ng.distributors.ostree import publish
+from pulp2ng.importers.ostree import archive, walker
 from pulp2ng.importers.ostree.archive import COMMIT, COMMITMETA, FILEZ, DirTree, object_path
 from pulp2ng.importers.ostree.errors import (
     OSTreeChecksumError, OSTreeFormatError, OSTreeMissingObject)

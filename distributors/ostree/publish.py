@@ -24,9 +24,13 @@ import shutil
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
-from . import archive, deltas
-from .archive import COMMIT, COMMITMETA, DIRMETA, DIRTREE, FILEZ, object_path
-from .errors import OSTreeMissingObject
+from pulp2ng.importers.ostree import archive
+from pulp2ng.importers.ostree.archive import (
+    COMMIT, COMMITMETA, DIRMETA, DIRTREE, FILEZ, object_path,
+)
+from pulp2ng.importers.ostree.errors import OSTreeMissingObject
+
+from . import deltas
 
 REPO_DIRS = ("objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp",
              "extensions")

@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 
-from .errors import OSTreeError
+from pulp2ng.importers.ostree.errors import OSTreeError
 
 TIMEOUT = 1800  # seconds per delta: big OS trees take minutes; a hung ostree must not pin a worker
 
