@@ -70,11 +70,9 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    from pulp2ng.embedded import EmbeddedDatabase
-
-    db = EmbeddedDatabase(make_private_dir(settings.state_dir) / "db",
-                          settings.getint("database", "embedded_port")).start()
-    log.info("embedded database at %s", db.url)
+    db = _embedded_database(settings, settings.getint("database", "embedded_port")).start()
+    log.info("embedded database at %s (password in %s)", db.public_url,
+             settings.state_dir / "db-credentials")
     _wait_for_signal()
     db.stop()
     return 0
@@ -82,15 +80,15 @@ def cmd_db(settings, args) -> int:
 
 def cmd_run(settings, args) -> int:
     """Start every part as a child process and stop them all on SIGINT/SIGTERM."""
-    from pulp2ng.embedded import EmbeddedDatabase, die_with_parent
+    from pulp2ng.embedded import die_with_parent
 
     state = make_private_dir(settings.state_dir)
     db = None
     if not settings.get("database", "url"):
-        db = EmbeddedDatabase(state / "db", settings.getint("database", "embedded_port"),
-                              log_file=state / "db.log").start()
+        db = _embedded_database(settings, settings.getint("database", "embedded_port"),
+                                log_file=state / "db.log").start()
         settings = settings.with_overrides(database={"url": db.url})
-        log.info("embedded database at %s (data in %s)", db.url, state / "db")
+        log.info("embedded database at %s (data in %s)", db.public_url, state / "db")
     env = {**os.environ, **settings.as_environ()}
     host = socket.gethostname()
     commands = [["api"], ["scheduler"]] + [
@@ -132,9 +130,7 @@ def cmd_rotate_key(settings, args) -> int:
 
     db = None
     if not settings.get("database", "url"):
-        from pulp2ng.embedded import EmbeddedDatabase
-
-        db = EmbeddedDatabase(make_private_dir(settings.state_dir) / "db", 0).start()
+        db = _embedded_database(settings, 0).start()
         settings = settings.with_overrides(database={"url": db.url})
     try:
         path = key_path(settings)
@@ -150,6 +146,16 @@ def cmd_rotate_key(settings, args) -> int:
     log.warning("re-encrypted %d document(s) under the new key in %s (old key: %s.old)",
                 changed, path, path.name)
     return 0
+
+
+def _embedded_database(settings, port: int, log_file=None):
+    """The embedded server on ``<state_dir>/db``, with its user unless embedded_auth is off."""
+    from pulp2ng.embedded import EmbeddedDatabase, embedded_credentials
+
+    state = make_private_dir(settings.state_dir)
+    auth = settings.get("database", "embedded_auth").strip().lower() in ("1", "true", "yes", "on")
+    return EmbeddedDatabase(state / "db", port, log_file=log_file,
+                            credentials=embedded_credentials(state) if auth else None)
 
 
 def _wait_for_signal(children=()) -> None:
