@@ -5,6 +5,7 @@
     pulp2ng worker     a Celery worker running pulp2ng tasks
     pulp2ng scheduler  schedules, worker reaping and housekeeping
     pulp2ng db         the embedded database alone, in the foreground
+    pulp2ng rotate-key re-encrypt every stored secret under a new key
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 
 from pulp2ng.config import load_settings
+from pulp2ng.secrets import make_private_dir
 
 log = logging.getLogger("pulp2ng")
 
@@ -33,12 +35,13 @@ def main(argv=None) -> int:
     worker.add_argument("--name", help="stable worker name (default worker-<pid>@<host>)")
     sub.add_parser("scheduler", help="run the scheduler")
     sub.add_parser("db", help="run the embedded database in the foreground")
+    sub.add_parser("rotate-key", help="re-encrypt stored secrets under a new key file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings(args.config)
     return {
         "run": cmd_run, "api": cmd_api, "worker": cmd_worker, "scheduler": cmd_scheduler,
-        "db": cmd_db,
+        "db": cmd_db, "rotate-key": cmd_rotate_key,
     }[args.command](settings, args)
 
 
@@ -67,11 +70,9 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    from pulp2ng.embedded import EmbeddedDatabase
-
-    db = EmbeddedDatabase(settings.state_dir / "db",
-                          settings.getint("database", "embedded_port")).start()
-    log.info("embedded database at %s", db.url)
+    db = _embedded_database(settings, settings.getint("database", "embedded_port")).start()
+    log.info("embedded database at %s (password in %s)", db.public_url,
+             settings.state_dir / "db-credentials")
     _wait_for_signal()
     db.stop()
     return 0
@@ -79,16 +80,15 @@ def cmd_db(settings, args) -> int:
 
 def cmd_run(settings, args) -> int:
     """Start every part as a child process and stop them all on SIGINT/SIGTERM."""
-    from pulp2ng.embedded import EmbeddedDatabase, die_with_parent
+    from pulp2ng.embedded import die_with_parent
 
-    state = settings.state_dir
-    state.mkdir(parents=True, exist_ok=True)
+    state = make_private_dir(settings.state_dir)
     db = None
     if not settings.get("database", "url"):
-        db = EmbeddedDatabase(state / "db", settings.getint("database", "embedded_port"),
-                              log_file=state / "db.log").start()
+        db = _embedded_database(settings, settings.getint("database", "embedded_port"),
+                                log_file=state / "db.log").start()
         settings = settings.with_overrides(database={"url": db.url})
-        log.info("embedded database at %s (data in %s)", db.url, state / "db")
+        log.info("embedded database at %s (data in %s)", db.public_url, state / "db")
     env = {**os.environ, **settings.as_environ()}
     host = socket.gethostname()
     commands = [["api"], ["scheduler"]] + [
@@ -114,6 +114,48 @@ def cmd_run(settings, args) -> int:
         if db:
             db.stop()
     return 0
+
+
+def cmd_rotate_key(settings, args) -> int:
+    """New key first in the file (live processes follow it), re-encrypt, drop the old key.
+
+    The previous key file is kept as ``<key_file>.old``. Without ``database.url`` the
+    embedded database is started on the state directory (stop ``pulp2ng run`` first).
+    """
+    from cryptography.fernet import Fernet
+
+    from pulp2ng.db.sealing import rewrite_secrets
+    from pulp2ng.db.store import connect
+    from pulp2ng.secrets import Secrets, key_path, load_keys, write_keys
+
+    db = None
+    if not settings.get("database", "url"):
+        db = _embedded_database(settings, 0).start()
+        settings = settings.with_overrides(database={"url": db.url})
+    try:
+        path = key_path(settings)
+        old = load_keys(path)
+        write_keys(path.with_name(path.name + ".old"), old)
+        new = Fernet.generate_key()
+        write_keys(path, [new, *old])
+        changed = rewrite_secrets(connect(settings), Secrets(path).reseal)
+        write_keys(path, [new])
+    finally:
+        if db:
+            db.stop()
+    log.warning("re-encrypted %d document(s) under the new key in %s (old key: %s.old)",
+                changed, path, path.name)
+    return 0
+
+
+def _embedded_database(settings, port: int, log_file=None):
+    """The embedded server on ``<state_dir>/db``, with its user unless embedded_auth is off."""
+    from pulp2ng.embedded import EmbeddedDatabase, embedded_credentials
+
+    state = make_private_dir(settings.state_dir)
+    auth = settings.get("database", "embedded_auth").strip().lower() in ("1", "true", "yes", "on")
+    return EmbeddedDatabase(state / "db", port, log_file=log_file,
+                            credentials=embedded_credentials(state) if auth else None)
 
 
 def _wait_for_signal(children=()) -> None:

@@ -7,6 +7,7 @@ Celery's messages travel through the same server via kombu's MongoDB transport.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -43,41 +44,100 @@ def secantusd_binary() -> str:
     return found
 
 
-def mongo_url(port: int) -> str:
+def mongo_url(port: int, credentials: tuple[str, str] | None = None) -> str:
     # directConnection: SecantusDB advertises a one-node replica set; talk to it directly.
     # retryWrites=false: one local node has no failover to retry across, and SecantusDB's
     # retryable-write bookkeeping costs about a third of every small write (measured here).
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+    query = "directConnection=true&retryWrites=false"
+    if credentials:
+        user, password = credentials
+        return f"mongodb://{user}:{password}@127.0.0.1:{port}/?{query}&authSource=admin"
+    return f"mongodb://127.0.0.1:{port}/?{query}"
+
+
+def embedded_credentials(state_dir: os.PathLike) -> tuple[str, str]:
+    """The embedded database's user, from ``<state_dir>/db-credentials`` (0600), made once.
+
+    Other local users can reach a port on 127.0.0.1: without authentication they could
+    read and change every document.
+    """
+    path = Path(state_dir) / "db-credentials"
+    if not path.exists():
+        tmp = path.with_name(f".db-credentials.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"pulp2ng:{secrets.token_urlsafe(24)}\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    user, _, password = path.read_text().strip().partition(":")
+    return user, password
 
 
 class EmbeddedDatabase:
     """Start, wait for and stop a SecantusDB server bound to 127.0.0.1."""
 
-    def __init__(self, data_dir: os.PathLike, port: int = 0, log_file=None):
+    #: In the data directory once the user exists: later starts go straight to ``--auth``.
+    PROVISIONED = ".pulp2ng-user"
+
+    def __init__(self, data_dir: os.PathLike, port: int = 0, log_file=None,
+                 credentials: tuple[str, str] | None = None):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.log_file = log_file
+        self.credentials = credentials
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return mongo_url(self.port)
+        return mongo_url(self.port, self.credentials)
+
+    @property
+    def public_url(self) -> str:
+        """The URL without the password, for logs."""
+        return mongo_url(self.port, self.credentials and (self.credentials[0], "****"))
 
     def start(self, timeout: float = 30.0) -> "EmbeddedDatabase":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [secantusd_binary(), "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", str(self.data_dir), "--log-level", "WARNING"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.credentials and not (self.data_dir / self.PROVISIONED).exists():
+            self._provision(timeout)
+        self._spawn(auth=bool(self.credentials))
         self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float) -> None:
+    def _spawn(self, auth: bool) -> None:
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [secantusd_binary(), "--host", "127.0.0.1", "--port", str(self.port),
+             "--storage-path", str(self.data_dir), "--log-level", "WARNING",
+             *(["--auth"] if auth else [])],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+
+    def _provision(self, timeout: float) -> None:
+        """SecantusDB's way: create the user without ``--auth``, then restart with it."""
+        self._spawn(auth=False)
+        try:
+            self.wait_ready(timeout, mongo_url(self.port))
+            user, password = self.credentials
+            client = pymongo.MongoClient(mongo_url(self.port))
+            try:
+                command = "updateUser" if client.admin.command(
+                    "usersInfo", user).get("users") else "createUser"
+                client.admin.command(command, user, pwd=password, roles=["root"])
+            finally:
+                client.close()
+        finally:
+            self.stop()
+        (self.data_dir / self.PROVISIONED).write_text(self.credentials[0] + "\n")
+
+    def wait_ready(self, timeout: float, url: str | None = None) -> None:
         deadline = time.monotonic() + timeout
-        client = pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500)
+        client = pymongo.MongoClient(url or self.url, serverSelectionTimeoutMS=500)
         try:
             while True:
                 if self.process and self.process.poll() is not None:

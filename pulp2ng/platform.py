@@ -9,6 +9,7 @@ from pulp2ng.config import Settings, load_settings
 from pulp2ng.content.storage import ContentStorage
 from pulp2ng.db.store import Store, connect
 from pulp2ng.loader import PluginRegistry, load_plugins
+from pulp2ng.secrets import Secrets
 from pulp2ng.tasking.broker import prepare_broker
 from pulp2ng.tasking.celery_app import make_celery
 
@@ -20,6 +21,7 @@ class Platform:
     plugins: PluginRegistry
     celery: object
     storage: ContentStorage
+    secrets: Secrets
     worker_name: str = f"api@{socket.gethostname()}"
 
     @classmethod
@@ -28,7 +30,8 @@ class Platform:
         store = connect(settings)
         plugins = load_plugins()
         celery = make_celery(settings)
-        platform = cls(settings, store, plugins, celery, ContentStorage(settings.storage_dir))
+        platform = cls(settings, store, plugins, celery, ContentStorage(settings.storage_dir),
+                       Secrets.from_settings(settings))
         if worker_name:
             platform.worker_name = worker_name
         celery.pulp2ng_platform = lambda: platform

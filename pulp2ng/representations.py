@@ -10,9 +10,9 @@ import datetime as dt
 
 from pulp2ng.content.download import SECRET_KEYS
 from pulp2ng.db.store import isoformat
+from pulp2ng.secrets import MASK
 
 API = "/pulp/api/v2"
-MASK = "*****"
 
 _TASK_FIELDS = (
     "task_id", "task_type", "state", "worker_name", "start_time", "finish_time",

@@ -10,6 +10,7 @@ from flask_smorest import Api
 
 from pulp2ng import __version__
 from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
+from pulp2ng.db.sealing import seal_clear_secrets_once
 from pulp2ng.platform import Platform
 from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     check_bind_is_safe(settings)
     platform = platform or Platform.from_settings(settings)
     platform.prepare_database()
+    seal_clear_secrets_once(platform.store, platform.secrets)
     admin = settings.get("auth", "admin_user")
     ensure_admin(platform.store, admin, settings.get("auth", "admin_password"))
     if not is_loopback(settings.get("server", "host")) and \

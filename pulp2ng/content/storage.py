@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from pulp2ng.errors import ContentValidationError
+from pulp2ng.secrets import make_private_dir
 
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -39,8 +40,10 @@ class ContentStorage:
     def __init__(self, root: os.PathLike):
         self.root = Path(root).resolve()
         self.dirty = False
+        # Group may read (a web server publishing published/), others get nothing.
+        make_private_dir(self.root, 0o750)
         for sub in ("content", "tmp", "published", "uploads", "working"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.root / sub, 0o750)
 
     # -- files -----------------------------------------------------------------------------
 

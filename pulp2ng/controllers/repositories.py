@@ -24,6 +24,7 @@ from pulp2ng.errors import (
     UnknownPluginType,
 )
 from pulp2ng.plugin.config import CallConfig
+from pulp2ng.secrets import keep_masked
 from pulp2ng.tasking import tags
 from pulp2ng.tasking.dispatch import CallReport, TaskResult, dispatch
 from pulp2ng.tasking.registry import task
@@ -216,7 +217,9 @@ def split_feed_credentials(config: dict) -> dict:
 
 
 def importer_call_config(platform, imp_cls, stored: dict, override=None) -> CallConfig:
-    return CallConfig(imp_cls.default_config, {}, stored, override)
+    """The plugin's view of a config: the only place stored secrets are opened."""
+    return CallConfig(imp_cls.default_config, {}, platform.secrets.open(stored or {}),
+                      platform.secrets.open(override) if override else override)
 
 
 def _importer_class(platform, type_id):
@@ -275,7 +278,7 @@ def _attach_importer(platform, repo, doc) -> None:
     platform.store.importers.delete_many({"repo_id": repo["_id"]})
     cls().importer_added(transfer_repo(platform, repo),
                          importer_call_config(platform, cls, doc["config"]))
-    platform.store.importers.insert_one(doc)
+    platform.store.importers.insert_one(dict(doc, config=platform.secrets.seal(doc["config"])))
 
 
 def _remove_importer_hook(platform, repo, imp) -> None:
@@ -289,7 +292,7 @@ def queue_set_importer(platform, repo_id: str, body: dict) -> CallReport:
     """Validate now (a bad config is a 400), attach in a task (202)."""
     repo = platform.store.get_repository(repo_id)
     doc = _new_importer(platform, repo, body.get("importer_type_id"),
-                        body.get("importer_config"))
+                        _keep_masked_importer(platform, repo_id, body.get("importer_config")))
     task_id = dispatch(
         platform, set_importer_task, resource=resource(repo_id),
         tags=[tags.repository(repo_id), tags.repository_importer(doc["importer_type_id"]),
@@ -306,7 +309,8 @@ def queue_set_importer(platform, repo_id: str, body: dict) -> CallReport:
 def set_importer_task(ctx, repo_id: str, importer_type_id: str, config: dict):
     platform = ctx.platform
     repo = platform.store.get_repository(repo_id)
-    doc = _new_importer(platform, repo, importer_type_id, config)
+    doc = _new_importer(platform, repo, importer_type_id,
+                        _keep_masked_importer(platform, repo_id, config))
     existing = platform.store.find_importer(repo_id)
     if existing:
         _remove_importer_hook(platform, repo, existing)
@@ -315,11 +319,21 @@ def set_importer_task(ctx, repo_id: str, importer_type_id: str, config: dict):
     return rep.importer(doc)
 
 
+def _keep_masked_importer(platform, repo_id: str, config):
+    """A replacement config sent back with masked secrets keeps the current importer's."""
+    if not isinstance(config, dict):
+        return config
+    existing = platform.store.find_importer(repo_id)
+    return keep_masked(config, existing.get("config") if existing else None)
+
+
 def update_importer_config(platform, repo, imp, delta) -> dict:
-    """Merge ``delta`` into the stored config (null removes a key), validate, save."""
+    """Merge ``delta`` into the stored config (null removes a key, the mask keeps a secret),
+    validate, save with secrets sealed."""
     if not isinstance(delta, dict):
         raise InvalidValue(["importer_config"], "importer_config must be an object")
     config = dict(imp.get("config") or {})
+    delta = keep_masked(delta, config)
     for key, value in split_feed_credentials(delta).items():
         if value is None:
             config.pop(key, None)
@@ -329,7 +343,8 @@ def update_importer_config(platform, repo, imp, delta) -> dict:
     cls = _importer_class(platform, imp["importer_type_id"])
     _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
     platform.store.importers.update_one(
-        {"_id": imp["_id"]}, {"$set": {"config": config, "last_updated": now()}}
+        {"_id": imp["_id"]},
+        {"$set": {"config": platform.secrets.seal(config), "last_updated": now()}}
     )
     return platform.store.importers.find_one({"_id": imp["_id"]})
 
@@ -395,8 +410,9 @@ def _distributor_class(platform, type_id):
     return platform.plugins.distributors[type_id]
 
 
-def distributor_call_config(cls, stored: dict, override=None) -> CallConfig:
-    return CallConfig(cls.default_config, {}, stored, override)
+def distributor_call_config(platform, cls, stored: dict, override=None) -> CallConfig:
+    return CallConfig(cls.default_config, {}, platform.secrets.open(stored or {}),
+                      platform.secrets.open(override) if override else override)
 
 
 class ConfigConduit:
@@ -430,7 +446,7 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
     if not isinstance(auto_publish, bool):
         raise InvalidValue(["auto_publish"], "auto_publish must be a boolean")
     config = _clean_config(spec.get("distributor_config"), "distributor_config")
-    _validate(cls(), repo, distributor_call_config(cls, config), "distributor_config",
+    _validate(cls(), repo, distributor_call_config(platform, cls, config), "distributor_config",
               ConfigConduit(platform, type_id))
     return {
         "_id": uuid.uuid4().hex,
@@ -449,9 +465,10 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
 def _attach_distributor(platform, repo, doc) -> None:
     cls = platform.plugins.distributors[doc["distributor_type_id"]]
     cls().distributor_added(transfer_repo(platform, repo),
-                            distributor_call_config(cls, doc["config"]))
+                            distributor_call_config(platform, cls, doc["config"]))
     platform.store.distributors.replace_one(
-        {"repo_id": repo["_id"], "id": doc["id"]}, doc, upsert=True
+        {"repo_id": repo["_id"], "id": doc["id"]},
+        dict(doc, config=platform.secrets.seal(doc["config"])), upsert=True
     )
 
 
@@ -501,15 +518,15 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
     repo = platform.store.get_repository(repo_id)
     dist = platform.store.get_distributor(repo_id, dist_id)
     merged = dict(dist.get("config") or {})
-    for key, value in config.items():
+    for key, value in keep_masked(config, merged).items():
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = value
     cls = _distributor_class(platform, dist["distributor_type_id"])
-    _validate(cls(), repo, distributor_call_config(cls, merged), "distributor_config",
+    _validate(cls(), repo, distributor_call_config(platform, cls, merged), "distributor_config",
               ConfigConduit(platform, dist["distributor_type_id"]))
-    changes = {"config": merged, "last_updated": now()}
+    changes = {"config": platform.secrets.seal(merged), "last_updated": now()}
     if "auto_publish" in delta:
         changes["auto_publish"] = delta["auto_publish"]
     platform.store.distributors.update_one({"_id": dist["_id"]}, {"$set": changes})
@@ -545,7 +562,7 @@ def _remove_distributor_hook(platform, repo, dist, ctx) -> None:
     if cls:
         conduit = PublishConduit(platform, ctx, repo["_id"], dist["id"])
         plugin, view = cls(), transfer_repo(platform, repo)
-        config = distributor_call_config(cls, dist.get("config"))
+        config = distributor_call_config(platform, cls, dist.get("config"))
         plugin.distributor_removed(view, config, conduit)
         # What is online is where it was last published, which a later config change
         # (not yet published) does not move.

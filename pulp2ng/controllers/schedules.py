@@ -102,6 +102,8 @@ def _validate_fields(body: dict) -> dict:
 def create_schedule(platform, repo_id, kind, owner_id, body: dict) -> dict:
     owner = _owner(platform, repo_id, kind, owner_id)
     fields = _validate_fields(body)
+    if "override_config" in fields:  # kept for every run: secrets sealed
+        fields["override_config"] = platform.secrets.seal(fields["override_config"])
     interval, start, runs = parse_interval(fields["schedule"])
     created = now()
     first_run = start or created
@@ -132,6 +134,8 @@ def get_schedule(platform, repo_id, kind, owner_id, schedule_id) -> dict:
 def update_schedule(platform, repo_id, kind, owner_id, schedule_id, body: dict) -> dict:
     doc = get_schedule(platform, repo_id, kind, owner_id, schedule_id)
     fields = _validate_fields(body)
+    if "override_config" in fields:  # kept for every run: secrets sealed
+        fields["override_config"] = platform.secrets.seal(fields["override_config"])
     if "schedule" in fields:
         interval, start, runs = parse_interval(fields["schedule"])
         first_run = start or now()
@@ -163,7 +167,7 @@ def representation(doc: dict) -> dict:
     return rep.jsonable({
         "_id": doc["_id"], "_href": f"{base}{doc['_id']}/", "schedule": doc["schedule"],
         "task": task, "args": args,
-        "kwargs": {"overrides": doc.get("override_config") or {},
+        "kwargs": {"overrides": rep.mask_secrets(doc.get("override_config")),
                    "scheduled_call_id": doc["_id"]},
         "resource": resource, "enabled": doc["enabled"],
         "failure_threshold": doc.get("failure_threshold"),

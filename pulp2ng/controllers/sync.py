@@ -151,7 +151,9 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     entry["removed_count"] = removed
     entry["updated_count"] = 0
     note_content_change(platform, repo_id, added, removed, associations)
-    override = {k: v for k, v in override_config.items() if k not in _NOT_COMPARED}
+    # Sealed: a per-call override may carry credentials (CVE-2018-1090).
+    override = platform.secrets.seal(
+        {k: v for k, v in override_config.items() if k not in _NOT_COMPARED})
     store.importers.update_one(
         {"_id": imp["_id"]},
         {"$set": {"last_sync": completed, "last_override_config": override}},
@@ -202,8 +204,9 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         "traceback": None,
     }
     override = {k: v for k, v in override_config.items() if k not in _NOT_COMPARED}
+    # Secrets in the stamp are keyed digests: comparable, never readable (CVE-2018-1090).
     stamp = {"revision": repo.get("revision", 0), "config_updated": dist.get("last_updated"),
-             "override": override}
+             "override": platform.secrets.redact(override)}
     reason = _skip_reason(dist, stamp, override_config)
     if reason:
         entry.update(result="skipped", summary=f"Skipped: {reason}",
@@ -212,7 +215,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         store.distributors.update_one({"_id": dist["_id"]}, {"$set": {"last_publish": started}})
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
-    config = distributor_call_config(cls, dist.get("config") or {}, override_config)
+    config = distributor_call_config(platform, cls, dist.get("config") or {}, override_config)
     plugin = cls()
     try:
         working = platform.storage.working_dir(ctx.task_id)
@@ -236,7 +239,8 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
     location = list(location) if location else None
     store.distributors.update_one(
         {"_id": dist["_id"]},
-        {"$set": {"last_publish": started, "published": stamp, "last_override_config": override,
+        {"$set": {"last_publish": started, "published": stamp,
+                  "last_override_config": platform.secrets.seal(override),
                   "published_location": location}},
     )
     if dist.get("published_location") not in (None, location):  # relative_url changed

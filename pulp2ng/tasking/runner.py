@@ -92,7 +92,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     update: dict
     try:
         fn = registry.lookup(status["task_type"])
-        outcome = fn(ctx, **status["kwargs"])
+        outcome = fn(ctx, **platform.secrets.open(status["kwargs"]))
         if not isinstance(outcome, TaskResult):
             outcome = TaskResult(result=outcome)
         update = {
