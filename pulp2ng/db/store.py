@@ -241,6 +241,8 @@ class Store:
 
         ``associations`` is a fresh :meth:`repo_association_ids` of the repository, when the
         caller already scanned it."""
+        # A whole-dict write, yet not a lost-update race: every caller runs in a task that
+        # reserves ``repository:<id>``, so recounts of one repository never overlap.
         if associations is None:
             associations = self.repo_association_ids(repo_id)
         counts: dict[str, int] = {}

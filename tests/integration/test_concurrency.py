@@ -143,3 +143,31 @@ def test_compare_and_set_treats_a_missing_revision_as_zero(database):
         client.drop_database(store.db.name)
     finally:
         client.close()
+
+
+def test_update_repo_scratchpad_merges_concurrent_keys(database):
+    from types import SimpleNamespace
+
+    from pulp2ng.plugin.conduits import RepoConduit
+
+    client = pymongo.MongoClient(database)
+    try:
+        store = Store(client, f"pad-{uuid.uuid4().hex[:8]}")
+        store.repos.insert_many([{"_id": "r", "scratchpad": {"keep": 1}},
+                                 {"_id": "null", "scratchpad": None}])
+        platform = SimpleNamespace(store=store, storage=None)
+
+        def write(i):
+            RepoConduit(platform, None, "r", "x").update_repo_scratchpad({f"k{i}": i})
+
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(write, range(30)))
+        assert store.repos.find_one({"_id": "r"})["scratchpad"] == {
+            "keep": 1, **{f"k{i}": i for i in range(30)}}
+        conduit = RepoConduit(platform, None, "null", "x")
+        conduit.update_repo_scratchpad({"a": 1})
+        conduit.update_repo_scratchpad({"b": 2})
+        assert conduit.get_repo_scratchpad() == {"a": 1, "b": 2}
+        client.drop_database(store.db.name)
+    finally:
+        client.close()
