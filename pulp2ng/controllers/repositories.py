@@ -7,7 +7,9 @@ reserving ``repository:<id>``.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,8 +17,9 @@ from pymongo.errors import DuplicateKeyError
 
 from pulp2ng import representations as rep
 from pulp2ng.controllers.config_warnings import unknown_keys
-from pulp2ng.db.store import now
+from pulp2ng.db.store import key_updates, now
 from pulp2ng.errors import (
+    ConflictingOperation,
     DuplicateResource,
     InvalidValue,
     MissingResource,
@@ -31,10 +34,51 @@ from pulp2ng.tasking.registry import task
 
 REPO_ID = re.compile(r"^[.\-_A-Za-z0-9]+$")
 DISTRIBUTOR_ID = re.compile(r"^[\-_A-Za-z0-9]+$")
+#: Read-merge-validate-write rounds a config update tries before giving up with a 409.
+CAS_ATTEMPTS = 40
 
 
 def resource(repo_id: str) -> str:
     return f"repository:{repo_id}"
+
+
+def check_keys(mapping: dict, field: str) -> None:
+    """Keys of notes and configs are stored as field names: MongoDB refuses empty ones, a
+    ``.`` (a path separator in updates) and a leading ``$`` (an operator)."""
+    for key in mapping:
+        if not isinstance(key, str) or not key or "." in key or key.startswith("$"):
+            raise InvalidValue([field], f"{field} key {key!r} is not allowed: keys must be "
+                               "non-empty and contain no '.' nor start with '$'")
+
+
+def _merge(stored: dict | None, delta: dict) -> dict:
+    """``stored`` with ``delta`` applied: a None value removes the key."""
+    merged = dict(stored or {})
+    for key, value in delta.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _cas_update(platform, collection, doc: dict, build) -> dict:
+    """Retry ``build(doc) -> changes`` (merge and validate) until a compare-and-set of the
+    document's ``revision`` lands: concurrent deltas each get validated against what they
+    are merged into, and none is lost. Returns the document as written."""
+    doc_id, repo_id = doc["_id"], doc["repo_id"]
+    for attempt in range(CAS_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+            doc = collection.find_one({"_id": doc_id})
+            if doc is None:
+                raise MissingResource(f"{collection.name} {doc_id} was removed",
+                                      repository=repo_id)
+        changes = build(doc)
+        if platform.store.compare_and_set(collection, doc_id, doc.get("revision", 0), changes):
+            return {**doc, **changes, "revision": doc.get("revision", 0) + 1}
+    raise ConflictingOperation(
+        f"{collection.name} {doc_id} kept changing; the update was not applied")
 
 
 def transfer_repo(platform, repo: dict, working_dir=None) -> dict:
@@ -64,6 +108,7 @@ def create_repository(platform, body: dict) -> tuple[dict, list[str]]:
     notes = body.get("notes") or {}
     if not isinstance(notes, dict):
         raise InvalidValue(["notes"], "notes must be an object")
+    check_keys(notes, "notes")
     importer_doc, warnings = None, []
     if body.get("importer_type_id") is not None:
         importer_doc = _new_importer(platform, {"_id": repo_id, "notes": notes},
@@ -112,22 +157,18 @@ def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, i
     delta = body.get("delta") or {}
     if not isinstance(delta, dict):
         raise InvalidValue(["delta"], "delta must be an object")
-    changes = {}
-    for key in ("display_name", "description"):
-        if key in delta:
-            changes[key] = delta[key]
+    ops: dict = {}
     if "notes" in delta:
         if not isinstance(delta["notes"], dict):
             raise InvalidValue(["delta.notes"], "notes must be an object")
-        notes = dict(repo.get("notes") or {})
-        for key, value in delta["notes"].items():
-            if value is None:
-                notes.pop(key, None)
-            else:
-                notes[key] = value
-        changes["notes"] = notes
-    if "scratchpad" in delta:
-        changes["scratchpad"] = delta["scratchpad"]
+        check_keys(delta["notes"], "delta.notes")
+        ops = key_updates("notes", delta["notes"])
+    changes = ops.setdefault("$set", {})
+    for key in ("display_name", "description", "scratchpad"):
+        if key in delta:
+            changes[key] = delta[key]
+    if not changes:
+        del ops["$set"]
     dist_configs = body.get("distributor_configs") or {}
     if not isinstance(dist_configs, dict):
         raise InvalidValue(["distributor_configs"], "distributor_configs must be an object")
@@ -139,8 +180,11 @@ def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, i
         update_importer_config(platform, repo, imp, body["importer_config"])
         warnings += _importer_warnings(platform, imp["importer_type_id"],
                                        body["importer_config"])
-    if changes:
-        platform.store.repos.update_one({"_id": repo_id}, {"$set": changes})
+    if ops:
+        # Per-key operators, not a merged dict written back: concurrent PUTs touching
+        # different notes all survive.
+        if platform.store.repos.update_one({"_id": repo_id}, ops).matched_count == 0:
+            raise MissingResource(repository=repo_id)
     spawned = []
     for dist_id, cfg in dist_configs.items():
         report = update_distributor_report(platform, repo_id, dist_id,
@@ -260,6 +304,7 @@ def _validate(plugin, repo, config: CallConfig, field: str, *extra) -> None:
 def _new_importer(platform, repo, type_id, config) -> dict:
     cls = _importer_class(platform, type_id)
     config = split_feed_credentials(_clean_config(config, "importer_config"))
+    check_keys(config, "importer_config")
     _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
     return {
         "_id": uuid.uuid4().hex,
@@ -270,6 +315,7 @@ def _new_importer(platform, repo, type_id, config) -> dict:
         "last_sync": None,
         "last_updated": now(),
         "last_override_config": {},
+        "revision": 0,
     }
 
 
@@ -329,24 +375,23 @@ def _keep_masked_importer(platform, repo_id: str, config):
 
 def update_importer_config(platform, repo, imp, delta) -> dict:
     """Merge ``delta`` into the stored config (null removes a key, the mask keeps a secret),
-    validate, save with secrets sealed."""
+    validate, save with secrets sealed.
+
+    Runs in the API (repository PUT) and in tasks alike, so the save is a compare-and-set:
+    what is stored was always validated as a whole."""
     if not isinstance(delta, dict):
         raise InvalidValue(["importer_config"], "importer_config must be an object")
-    config = dict(imp.get("config") or {})
-    delta = keep_masked(delta, config)
-    for key, value in split_feed_credentials(delta).items():
-        if value is None:
-            config.pop(key, None)
-        else:
-            config[key] = value
-    config = split_feed_credentials(config)
+    check_keys(delta, "importer_config")
+    delta = split_feed_credentials(delta)
     cls = _importer_class(platform, imp["importer_type_id"])
-    _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
-    platform.store.importers.update_one(
-        {"_id": imp["_id"]},
-        {"$set": {"config": platform.secrets.seal(config), "last_updated": now()}}
-    )
-    return platform.store.importers.find_one({"_id": imp["_id"]})
+
+    def build(current: dict) -> dict:
+        stored = current.get("config") or {}
+        config = split_feed_credentials(_merge(stored, keep_masked(delta, stored)))
+        _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
+        return {"config": platform.secrets.seal(config), "last_updated": now()}
+
+    return _cas_update(platform, platform.store.importers, imp, build)
 
 
 def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) -> CallReport:
@@ -358,6 +403,7 @@ def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) 
         raise MissingValue(["importer_config"])
     if not isinstance(body["importer_config"], dict):
         raise InvalidValue(["importer_config"], "importer_config must be an object")
+    check_keys(body["importer_config"], "importer_config")
     task_id = dispatch(
         platform, update_importer_task, resource=resource(repo_id),
         tags=[tags.repository(repo_id), tags.repository_importer(importer_id),
@@ -446,6 +492,7 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
     if not isinstance(auto_publish, bool):
         raise InvalidValue(["auto_publish"], "auto_publish must be a boolean")
     config = _clean_config(spec.get("distributor_config"), "distributor_config")
+    check_keys(config, "distributor_config")
     _validate(cls(), repo, distributor_call_config(platform, cls, config), "distributor_config",
               ConfigConduit(platform, type_id))
     return {
@@ -459,6 +506,7 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
         "last_updated": now(),
         "last_override_config": {},
         "scratchpad": None,
+        "revision": 0,
     }
 
 
@@ -480,7 +528,9 @@ def add_distributor(platform, repo_id: str, body: dict) -> tuple[dict, list[str]
     doc = _new_distributor(platform, repo, body)
     existing = platform.store.distributors.find_one({"repo_id": repo_id, "id": doc["id"]})
     if existing:
+        # Same _id, so keep counting: an update that read the old document must not match.
         doc["_id"] = existing["_id"]
+        doc["revision"] = existing.get("revision", 0) + 1
     _attach_distributor(platform, repo, doc)
     return doc, _distributor_warnings(platform, doc["distributor_type_id"], doc["config"])
 
@@ -500,6 +550,7 @@ def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -
     delta = body.get("delta") or {}
     if not isinstance(config, dict):
         raise InvalidValue(["distributor_config"], "distributor_config must be an object")
+    check_keys(config, "distributor_config")
     if not isinstance(delta, dict):
         raise InvalidValue(["delta"], "delta must be an object")
     if "auto_publish" in delta and not isinstance(delta["auto_publish"], bool):
@@ -517,20 +568,19 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
     platform = ctx.platform
     repo = platform.store.get_repository(repo_id)
     dist = platform.store.get_distributor(repo_id, dist_id)
-    merged = dict(dist.get("config") or {})
-    for key, value in keep_masked(config, merged).items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
     cls = _distributor_class(platform, dist["distributor_type_id"])
-    _validate(cls(), repo, distributor_call_config(platform, cls, merged), "distributor_config",
-              ConfigConduit(platform, dist["distributor_type_id"]))
-    changes = {"config": platform.secrets.seal(merged), "last_updated": now()}
-    if "auto_publish" in delta:
-        changes["auto_publish"] = delta["auto_publish"]
-    platform.store.distributors.update_one({"_id": dist["_id"]}, {"$set": changes})
-    return rep.distributor({**dist, **changes})
+
+    def build(current: dict) -> dict:
+        stored = current.get("config") or {}
+        merged = _merge(stored, keep_masked(config, stored))
+        _validate(cls(), repo, distributor_call_config(platform, cls, merged),
+                  "distributor_config", ConfigConduit(platform, dist["distributor_type_id"]))
+        changes = {"config": platform.secrets.seal(merged), "last_updated": now()}
+        if "auto_publish" in delta:
+            changes["auto_publish"] = delta["auto_publish"]
+        return changes
+
+    return rep.distributor(_cas_update(platform, platform.store.distributors, dist, build))
 
 
 def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:

@@ -67,6 +67,20 @@ def association_id(repo_id: str, type_id: str, uid: str) -> str:
     return f"{repo_id}\x1f{type_id}\x1f{uid}"
 
 
+def key_updates(field: str, delta: dict) -> dict:
+    """Per-key ``$set``/``$unset`` of ``field.<key>`` for a delta where None removes a key.
+
+    Concurrent deltas touching different keys then never undo each other, unlike a whole
+    dict read, merged and written back. Keys must be valid field names (no ``.``/``$``)."""
+    ops: dict = {}
+    for key, value in delta.items():
+        if value is None:
+            ops.setdefault("$unset", {})[f"{field}.{key}"] = ""
+        else:
+            ops.setdefault("$set", {})[f"{field}.{key}"] = value
+    return ops
+
+
 def insert_ignoring_duplicates(collection, docs: list[dict]) -> int:
     """Unordered bulk insert; documents whose ``_id`` exists are skipped. Returns inserted."""
     if not docs:
@@ -182,6 +196,17 @@ class Store:
             raise MissingResource(repository=repo_id, distributor=distributor_id)
         return dist
 
+    def compare_and_set(self, collection, doc_id, revision: int, changes: dict) -> bool:
+        """``$set`` ``changes`` only if the document is still at ``revision``; bump it.
+
+        The write half of read-merge-validate-write: a config merged from a stale read is
+        refused (False) instead of overwriting a change made since. A missing ``revision``
+        counts as 0 (documents stored before the field existed)."""
+        current = revision if revision else {"$in": [0, None]}
+        result = collection.update_one({"_id": doc_id, "revision": current},
+                                       {"$set": changes, "$inc": {"revision": 1}})
+        return result.matched_count == 1
+
     def find_distributors(self, repo_id: str) -> list[dict]:
         return list(self.distributors.find({"repo_id": repo_id}).sort("_id", 1))
 
@@ -216,6 +241,8 @@ class Store:
 
         ``associations`` is a fresh :meth:`repo_association_ids` of the repository, when the
         caller already scanned it."""
+        # A whole-dict write, yet not a lost-update race: every caller runs in a task that
+        # reserves ``repository:<id>``, so recounts of one repository never overlap.
         if associations is None:
             associations = self.repo_association_ids(repo_id)
         counts: dict[str, int] = {}
@@ -256,6 +283,7 @@ __all__ = [
     "unit_id",
     "association_id",
     "insert_ignoring_duplicates",
+    "key_updates",
     "DuplicateKeyError",
     "UTC",
 ]

@@ -76,6 +76,18 @@ class RepoConduit:
     def set_repo_scratchpad(self, value: dict) -> None:
         self._store.repos.update_one({"_id": self.repo_id}, {"$set": {"scratchpad": value}})
 
+    def update_repo_scratchpad(self, values: dict) -> None:
+        """Pulp 2's merge: add or replace only these keys, one ``$set`` each, so a plugin
+        never needs get-modify-set (which loses keys written meanwhile by others)."""
+        if not values:
+            return
+        ops = {"$set": {f"scratchpad.{key}": value for key, value in values.items()}}
+        if self._store.repos.update_one({"_id": self.repo_id, "scratchpad": {"$type": "object"}},
+                                        ops).matched_count == 0:
+            # No scratchpad document yet (null or missing): start one from these keys.
+            self._store.repos.update_one(
+                {"_id": self.repo_id, "scratchpad": None}, {"$set": {"scratchpad": values}})
+
     # -- reading units ----------------------------------------------------------------------
 
     def unit_id(self, type_id: str, unit_key: dict) -> str:
