@@ -16,6 +16,7 @@ import logging
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pulp2ng.db.store import now
+from pulp2ng.errors import BrokerUnavailable
 from pulp2ng.tasking.completion import completion_fields
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,7 @@ def send(platform, task_id: str, resource: str | None = None) -> bool:
                 {"$set": {
                     "state": "error",
                     **completion_fields(platform.settings),
-                    "error": {
-                        "code": "PLP0000",
-                        "description": f"Could not queue the task: {exc}",
-                        "data": {},
-                        "sub_errors": [],
-                    },
+                    "error": BrokerUnavailable(f"Could not queue the task: {exc}").to_dict(),
                 }},
             )
         except PyMongoError:
