@@ -17,6 +17,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     │   │                           UploadError (PLP0047), UnsupportedTypes (PLP0044, 400),
     │   │                           ContentValidationError (checksum/size/path rejected)
     ├── WorkerLost (PLP0049)
+    ├── ServiceUnavailable (PLP0080, 503)  DatabaseUnavailable, BrokerUnavailable
     └── TaskCanceled  (a protocol signal, never shown as an error)
 """
 
@@ -190,6 +191,36 @@ class ContentValidationError(PluginError):
 
 class WorkerLost(PulpError):
     code = "PLP0049"
+
+
+class ServiceUnavailable(PulpError):
+    """PLP0080, HTTP 503: a service pulp2ng depends on is unreachable; retry later.
+
+    pulp2ng's own code (Pulp 2 never used PLP0080). Answered at once, never after a long
+    wait: while the database driver's monitor sees the database down, or when a database or
+    broker call fails to connect. ``data.service`` names the service (``database`` or
+    ``broker``); the response carries ``Retry-After``. Nothing is left half-done: a dispatch
+    the broker refused leaves no waiting task behind.
+    """
+
+    code, http_status = "PLP0080", 503
+    service = "service"
+
+    def __init__(self, message: str = "", **data):
+        data.setdefault("service", self.service)
+        super().__init__(message or f"The {self.service} is unavailable; retry later", **data)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """PLP0080, 503: the database is unreachable."""
+
+    service = "database"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """PLP0080, 503: the message broker refused or did not take a task's message."""
+
+    service = "broker"
 
 
 class TaskCanceled(Exception):

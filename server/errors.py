@@ -6,11 +6,23 @@ import logging
 import traceback
 
 from flask import jsonify, request
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
-from pulp2ng.errors import MethodNotAllowed, NotFound, PulpError
+from pulp2ng.errors import (
+    BrokerUnavailable,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    PulpError,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
+
+#: Paths answered while the database is down: status reports ``connected: false``.
+DATABASE_FREE_PREFIXES = ("/pulp/api/v2/status/",)
 
 
 def error_body(error: PulpError, status: int | None = None) -> dict:
@@ -33,12 +45,23 @@ def render(error: PulpError, status: int | None = None, headers=None):
     response.status_code = status or error.http_status
     if response.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="pulp2ng"'
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = "2"
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
 
 
 def register_error_handlers(app) -> None:
+    @app.before_request
+    def fail_fast_while_database_down():
+        """503 at once while the driver's monitor sees the database down (status/ answers)."""
+        if request.path.startswith(DATABASE_FREE_PREFIXES):
+            return None
+        if app.extensions["pulp2ng"].store.database_down():
+            raise DatabaseUnavailable("The database is unavailable; retry later")
+        return None
+
     @app.errorhandler(PulpError)
     def handle_pulp_error(error: PulpError):
         return render(error)
@@ -51,6 +74,17 @@ def register_error_handlers(app) -> None:
             return render(MethodNotAllowed(f"Method {request.method} not allowed here"), 405)
         generic = PulpError(error.description or error.name)
         return render(generic, error.code or 500)
+
+    @app.errorhandler(ConnectionFailure)
+    def handle_database_unreachable(error: ConnectionFailure):
+        # ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout: a 503, never a 500.
+        log.warning("database unreachable on %s %s: %s", request.method, request.path, error)
+        return render(DatabaseUnavailable(f"The database is unavailable: {error}"))
+
+    @app.errorhandler(BrokerOperationalError)
+    def handle_broker_unreachable(error: BrokerOperationalError):
+        log.warning("broker unreachable on %s %s: %s", request.method, request.path, error)
+        return render(BrokerUnavailable(f"The message broker is unavailable: {error}"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

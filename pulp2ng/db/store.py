@@ -17,6 +17,7 @@ import pymongo
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.errors import MissingResource
 
 UTC = dt.timezone.utc
@@ -98,8 +99,11 @@ def insert_ignoring_duplicates(collection, docs: list[dict]) -> int:
 class Store:
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
-    def __init__(self, client: pymongo.MongoClient, db_name: str):
+    def __init__(self, client: pymongo.MongoClient, db_name: str,
+                 health: DatabaseHealth | None = None):
         self.client = client
+        #: Fed by the driver's monitoring (see :func:`connect`); None for a bare client.
+        self.health = health
         self.db = client[db_name]
         self.repos = self.db["repos"]
         self.importers = self.db["repo_importers"]
@@ -148,9 +152,21 @@ class Store:
     def units(self, type_id: str):
         return self.db[f"units_{type_id}"]
 
-    def ping(self) -> bool:
+    def database_down(self) -> bool:
+        """The driver's monitor saw every server fail and none answer since: fail fast."""
+        return self.health is not None and self.health.available is False
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """Is the database reachable? Answers within ``timeout`` seconds.
+
+        The monitor's flag answers at once while the database is known down; otherwise one
+        ``ping`` bounded by ``timeout`` (this call only, pymongo's other timeouts are untouched).
+        """
+        if self.database_down():
+            return False
         try:
-            self.client.admin.command("ping")
+            with pymongo.timeout(timeout):
+                self.client.admin.command("ping")
             return True
         except pymongo.errors.PyMongoError:
             return False
@@ -269,10 +285,12 @@ def connect(settings, url: str | None = None) -> Store:
             "database.url is not set: start the embedded database with `pulp2ng run` or "
             "`pulp2ng db`, or set PULP2NG_DATABASE_URL"
         )
+    health = DatabaseHealth()
     client = pymongo.MongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False
+        url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False,
+        heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
     )
-    return Store(client, settings.get("database", "name"))
+    return Store(client, settings.get("database", "name"), health)
 
 
 __all__ = [

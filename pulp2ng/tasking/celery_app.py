@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from pulp2ng.tasking.broker import broker_url, transport_settings
+from pulp2ng.tasking.broker import broker_url, is_mongodb, transport_settings
 
 
 def make_celery(settings) -> Celery:
@@ -27,7 +27,21 @@ def make_celery(settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.get("broker", "queue"),
+        # A dispatch while the broker is unreachable must fail within a couple of seconds
+        # (the API answers 503), not retry for long: three quick tries, a 2 s connect bound.
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+        },
+        broker_connection_timeout=2,
     )
+    if not is_mongodb(broker_url(settings)):
+        # Publisher confirms: a message written to a connection the broker already dropped
+        # raises (and is retried) instead of vanishing, so a dispatch never answers 202
+        # for a message RabbitMQ never got.
+        options = dict(app.conf.broker_transport_options or {})
+        options.setdefault("confirm_publish", True)
+        app.conf.broker_transport_options = options
 
     @app.task(name="pulp2ng.execute", bind=True)
     def execute(self, task_id: str):

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from pulp2ng.db.store import now
+from pulp2ng.errors import BrokerUnavailable
 from pulp2ng.tasking import reservations
 
 WAITING, RUNNING, FINISHED, ERROR, CANCELED, SKIPPED = (
@@ -55,6 +56,10 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
 
     Returns:
         str: the new task id.
+
+    Raises:
+        BrokerUnavailable: the broker did not take the task's message (503); the task is
+            deleted and its reservation released, so nothing is left waiting forever.
     """
     store = platform.store
     task_id = str(uuid.uuid4())
@@ -82,7 +87,19 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
         "spawned_tasks": [],
     })
     if resource is None:
-        reservations.send(platform, task_id)
+        sent = reservations.send(platform, task_id)
     else:
-        reservations.kick(platform, resource)
+        sent = reservations.kick(platform, resource)
+    if not sent:
+        _withdraw(platform, task_id)
     return task_id
+
+
+def _withdraw(platform, task_id: str) -> None:
+    """The broker refused a message: if it was ours (now ``error``, reservation released),
+    delete the task the client will never hear of and answer 503. A task still waiting behind
+    another one stays: it will be sent when the resource is released."""
+    deleted = platform.store.tasks.delete_one(
+        {"_id": task_id, "state": ERROR, "worker_name": None})
+    if deleted.deleted_count:
+        raise BrokerUnavailable("The message broker is unavailable; the task was not queued")

@@ -16,18 +16,23 @@ import logging
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pulp2ng.db.store import now
+from pulp2ng.errors import BrokerUnavailable
 from pulp2ng.tasking.completion import completion_fields
 
 log = logging.getLogger(__name__)
 
 
-def kick(platform, resource: str) -> None:
-    """Start the oldest waiting task on ``resource`` if nobody holds it."""
+def kick(platform, resource: str) -> bool:
+    """Start the oldest waiting task on ``resource`` if nobody holds it.
+
+    Returns False when the broker refused a message (that task was failed and its
+    reservation released), True otherwise."""
     # The cheap look first: under load the resource is usually held, and the holder kicks
     # when it releases. Our task is stored before this look, so a holder that releases
     # after it finds our task; one that released before it left no reservation to see.
     if platform.store.reservations.find_one({"_id": resource}, {"_id": 1}) is None:
-        _take(platform, resource)
+        return _take(platform, resource)
+    return True
 
 
 def release(platform, resource: str, task_id: str) -> None:
@@ -56,24 +61,29 @@ def _head(store, resource: str) -> dict | None:
     )
 
 
-def _take(platform, resource: str) -> None:
+def _take(platform, resource: str) -> bool:
     """Reserve ``resource`` for its oldest waiting task and send it; lose a race quietly."""
     head = _head(platform.store, resource)
     if head is None:
-        return
+        return True
     try:
         platform.store.reservations.insert_one(
             {"_id": resource, "task_id": head["_id"], "since": now()}
         )
     except DuplicateKeyError:
-        return  # taken meanwhile: that holder kicks again when it releases
-    send(platform, head["_id"], resource)
+        return True  # taken meanwhile: that holder kicks again when it releases
+    return send(platform, head["_id"], resource)
 
 
-def send(platform, task_id: str, resource: str | None = None) -> None:
-    """Send the Celery message for a task; a broker failure fails the task, never hangs it."""
+def send(platform, task_id: str, resource: str | None = None) -> bool:
+    """Send the Celery message for a task; a broker failure fails the task, never hangs it.
+
+    The publish is bounded (``task_publish_retry_policy`` and ``broker_connection_timeout``
+    in :mod:`pulp2ng.tasking.celery_app`). Returns False when the broker did not take the
+    message: the task is then ``error`` and its reservation released."""
     try:
         platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id)
+        return True
     except Exception as exc:  # broker down or misconfigured: the task must not stay waiting
         log.exception("could not send task %s", task_id)
         try:
@@ -82,18 +92,17 @@ def send(platform, task_id: str, resource: str | None = None) -> None:
                 {"$set": {
                     "state": "error",
                     **completion_fields(platform.settings),
-                    "error": {
-                        "code": "PLP0000",
-                        "description": f"Could not queue the task: {exc}",
-                        "data": {},
-                        "sub_errors": [],
-                    },
+                    "error": BrokerUnavailable(f"Could not queue the task: {exc}").to_dict(),
                 }},
             )
         except PyMongoError:
             log.exception("could not record the dispatch failure of %s", task_id)
         if resource:
-            release(platform, resource, task_id)
+            try:
+                release(platform, resource, task_id)
+            except PyMongoError:  # the scheduler's heal() releases it later
+                log.exception("could not release %s after failing %s", resource, task_id)
+        return False
 
 
 #: A waiting task this old with nothing moving it is re-examined by :func:`heal`.

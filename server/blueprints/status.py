@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import jsonify
+from pymongo.errors import ConnectionFailure
 
 from pulp2ng import __version__
 from pulp2ng.db.store import isoformat
@@ -39,8 +40,13 @@ def _messaging_connected(p) -> bool:
 @blp.response(200)
 def status():
     p = platform()
-    connected = p.store.ping()
-    workers = live_workers(p) if connected else []
+    connected = p.store.ping()  # the driver's health flag, or one ping bounded to 1 s
+    workers = []
+    if connected:
+        try:
+            workers = live_workers(p)
+        except ConnectionFailure:  # went down between the ping and this read
+            connected = False
     return jsonify({
         "api_version": "2",
         "versions": {"platform_version": __version__},
