@@ -14,11 +14,11 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
 from pulp2ng.config import load_settings
+from pulp2ng.logconfig import configure as configure_logging
 
 log = logging.getLogger("pulp2ng")
 
@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     sub.add_parser("scheduler", help="run the scheduler")
     sub.add_parser("db", help="run the embedded database in the foreground")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings(args.config)
+    configure_logging(settings.get("logging", "level"))
     return {
         "run": cmd_run, "api": cmd_api, "worker": cmd_worker, "scheduler": cmd_scheduler,
         "db": cmd_db,
@@ -67,10 +67,15 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    from pulp2ng.embedded import EmbeddedDatabase
+    from pulp2ng.embedded import EmbeddedDatabase, remember_port, remembered_port
 
-    db = EmbeddedDatabase(settings.state_dir / "db",
-                          settings.getint("database", "embedded_port")).start()
+    state = settings.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    db = EmbeddedDatabase(state / "db",
+                          remembered_port(state, settings.getint("database", "embedded_port")),
+                          sync_on_commit=_on(settings.get("database", "embedded_sync_on_commit")),
+                          ).start()
+    remember_port(state, db.port)
     log.info("embedded database at %s", db.url)
     _wait_for_signal()
     db.stop()
@@ -78,52 +83,30 @@ def cmd_db(settings, args) -> int:
 
 
 def cmd_run(settings, args) -> int:
-    """Start every part as a child process and stop them all on SIGINT/SIGTERM."""
-    from pulp2ng.embedded import EmbeddedDatabase, die_with_parent
+    """Start every part as a supervised child process; stop them all on SIGINT/SIGTERM."""
+    from pulp2ng.statelock import StateDirInUse, StateLock
+    from pulp2ng.supervisor import Supervisor
 
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
-    db = None
-    if not settings.get("database", "url"):
-        db = EmbeddedDatabase(state / "db", settings.getint("database", "embedded_port"),
-                              log_file=state / "db.log").start()
-        settings = settings.with_overrides(database={"url": db.url})
-        log.info("embedded database at %s (data in %s)", db.url, state / "db")
-    env = {**os.environ, **settings.as_environ()}
-    host = socket.gethostname()
-    commands = [["api"], ["scheduler"]] + [
-        ["worker", "--name", f"worker-{i}@{host}"]
-        for i in range(1, settings.getint("tasks", "workers") + 1)
-    ]
-    children = [
-        subprocess.Popen([sys.executable, "-m", "pulp2ng.cli", *cmd], env=env,
-                         preexec_fn=die_with_parent)
-        for cmd in commands
-    ]
     try:
-        _wait_for_signal(children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if db:
-            db.stop()
-    return 0
+        lock = StateLock(state / "run.lock").acquire()
+    except StateDirInUse as exc:
+        print(f"pulp2ng run: {exc}", file=sys.stderr)
+        return 2
+    with lock:
+        return Supervisor(settings).run()
 
 
-def _wait_for_signal(children=()) -> None:
+def _on(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _wait_for_signal() -> None:
     stop = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.append(True))
     while not stop:
-        if any(c.poll() is not None for c in children):
-            log.error("a pulp2ng process exited; stopping the others")
-            return
         time.sleep(0.5)
 
 

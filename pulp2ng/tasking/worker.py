@@ -6,10 +6,14 @@ import logging
 
 from celery import signals
 
+from pulp2ng.lifecycle import exit_after
+from pulp2ng.logconfig import debug_enabled
 from pulp2ng.platform import Platform
 from pulp2ng.tasking.workers import Heartbeat, fail_worker_tasks, heartbeat
 
 log = logging.getLogger(__name__)
+#: Seconds a stopping worker may spend finishing its task before it exits regardless.
+STOP_GRACE = 3.0
 
 
 def run_worker(settings, name: str) -> int:
@@ -33,9 +37,15 @@ def run_worker(settings, name: str) -> int:
     def ready(**_):
         log.warning("pulp2ng worker ready: %s", name)
 
+    @signals.worker_shutting_down.connect(weak=False)
+    def bounded_stop(**_):
+        # Celery's warm shutdown waits for the running task however long it takes.
+        exit_after(STOP_GRACE, f"worker {name}")
+
     concurrency = settings.getint("tasks", "concurrency")
     try:
         platform.celery.worker_main([
+            *([] if debug_enabled() else ["--quiet"]),  # no ASCII banner on the console
             "worker", "--pool", "threads", "--concurrency", str(concurrency),
             "--hostname", name, "--queues", settings.get("broker", "queue"), "--loglevel", "WARNING",
             "--without-mingle", "--without-gossip", "--without-heartbeat",
