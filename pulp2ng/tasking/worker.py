@@ -16,7 +16,17 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 3.0
 
 
+def _quiet_celery_console() -> None:
+    """Celery writes shutdown notices straight to the terminal, past logging; keep them for
+    DEBUG (it runs in a signal handler, so no logging call here)."""
+    from celery.apps import worker as celery_worker
+
+    if not debug_enabled():
+        celery_worker.safe_say = lambda *args, **kwargs: None
+
+
 def run_worker(settings, name: str) -> int:
+    _quiet_celery_console()
     platform = Platform.from_settings(settings, worker_name=name)
     platform.prepare_database()
     # A worker restarting after a crash fails what its previous life left running.
