@@ -204,3 +204,20 @@ def test_stop_is_quick_even_with_the_database_dead(run):
     time.sleep(0.5)
     assert not [p for p in children if os.path.exists(f"/proc/{p}")
                 and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+
+
+def test_run_exits_non_zero_when_the_database_will_not_start(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_")}
+        env.update(PULP2NG_SERVER_PORT=str(free_port()),
+                   PULP2NG_STORAGE_DIR=str(tmp_path / "storage"),
+                   PULP2NG_STORAGE_STATE_DIR=str(tmp_path / "state"),
+                   PULP2NG_DATABASE_EMBEDDED_PORT=str(taken.getsockname()[1]))
+        result = subprocess.run([sys.executable, "-m", "pulp2ng.cli", "run"], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot start the stack" in result.stderr and "Traceback" not in result.stderr
