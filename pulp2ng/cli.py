@@ -15,12 +15,11 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
 from pulp2ng.config import load_settings
-from pulp2ng.secrets import make_private_dir
+from pulp2ng.logconfig import configure as configure_logging
 
 log = logging.getLogger("pulp2ng")
 
@@ -37,8 +36,8 @@ def main(argv=None) -> int:
     sub.add_parser("db", help="run the embedded database in the foreground")
     sub.add_parser("rotate-key", help="re-encrypt stored secrets under a new key file")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings(args.config)
+    configure_logging(settings.get("logging", "level"))
     return {
         "run": cmd_run, "api": cmd_api, "worker": cmd_worker, "scheduler": cmd_scheduler,
         "db": cmd_db, "rotate-key": cmd_rotate_key,
@@ -70,7 +69,9 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    db = _embedded_database(settings, settings.getint("database", "embedded_port")).start()
+    from pulp2ng.embedded import start_embedded
+
+    db = start_embedded(settings)
     log.info("embedded database at %s (password in %s)", db.public_url,
              settings.state_dir / "db-credentials")
     _wait_for_signal()
@@ -79,41 +80,19 @@ def cmd_db(settings, args) -> int:
 
 
 def cmd_run(settings, args) -> int:
-    """Start every part as a child process and stop them all on SIGINT/SIGTERM."""
-    from pulp2ng.embedded import die_with_parent
+    """Start every part as a supervised child process; stop them all on SIGINT/SIGTERM."""
+    from pulp2ng.secrets import make_private_dir
+    from pulp2ng.statelock import StateDirInUse, StateLock
+    from pulp2ng.supervisor import Supervisor
 
     state = make_private_dir(settings.state_dir)
-    db = None
-    if not settings.get("database", "url"):
-        db = _embedded_database(settings, settings.getint("database", "embedded_port"),
-                                log_file=state / "db.log").start()
-        settings = settings.with_overrides(database={"url": db.url})
-        log.info("embedded database at %s (data in %s)", db.public_url, state / "db")
-    env = {**os.environ, **settings.as_environ()}
-    host = socket.gethostname()
-    commands = [["api"], ["scheduler"]] + [
-        ["worker", "--name", f"worker-{i}@{host}"]
-        for i in range(1, settings.getint("tasks", "workers") + 1)
-    ]
-    children = [
-        subprocess.Popen([sys.executable, "-m", "pulp2ng.cli", *cmd], env=env,
-                         preexec_fn=die_with_parent)
-        for cmd in commands
-    ]
     try:
-        _wait_for_signal(children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if db:
-            db.stop()
-    return 0
+        lock = StateLock(state / "run.lock").acquire()
+    except StateDirInUse as exc:
+        print(f"pulp2ng run: {exc}", file=sys.stderr)
+        return 2
+    with lock:
+        return Supervisor(settings).run()
 
 
 def cmd_rotate_key(settings, args) -> int:
@@ -126,11 +105,19 @@ def cmd_rotate_key(settings, args) -> int:
 
     from pulp2ng.db.sealing import rewrite_secrets
     from pulp2ng.db.store import connect
+    from pulp2ng.embedded import start_embedded
     from pulp2ng.secrets import Secrets, key_path, load_keys, write_keys
 
-    db = None
+    from pulp2ng.statelock import StateDirInUse, StateLock
+
+    db = lock = None
     if not settings.get("database", "url"):
-        db = _embedded_database(settings, 0).start()
+        try:  # the embedded database's files belong to one process: refuse beside `run`
+            lock = StateLock(settings.state_dir / "run.lock").acquire()
+        except StateDirInUse as exc:
+            print(f"pulp2ng rotate-key: {exc}; stop it first", file=sys.stderr)
+            return 2
+        db = start_embedded(settings)
         settings = settings.with_overrides(database={"url": db.url})
     try:
         path = key_path(settings)
@@ -143,29 +130,18 @@ def cmd_rotate_key(settings, args) -> int:
     finally:
         if db:
             db.stop()
+        if lock:
+            lock.release()
     log.warning("re-encrypted %d document(s) under the new key in %s (old key: %s.old)",
                 changed, path, path.name)
     return 0
 
 
-def _embedded_database(settings, port: int, log_file=None):
-    """The embedded server on ``<state_dir>/db``, with its user unless embedded_auth is off."""
-    from pulp2ng.embedded import EmbeddedDatabase, embedded_credentials
-
-    state = make_private_dir(settings.state_dir)
-    auth = settings.get("database", "embedded_auth").strip().lower() in ("1", "true", "yes", "on")
-    return EmbeddedDatabase(state / "db", port, log_file=log_file,
-                            credentials=embedded_credentials(state) if auth else None)
-
-
-def _wait_for_signal(children=()) -> None:
+def _wait_for_signal() -> None:
     stop = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.append(True))
     while not stop:
-        if any(c.poll() is not None for c in children):
-            log.error("a pulp2ng process exited; stopping the others")
-            return
         time.sleep(0.5)
 
 

@@ -34,6 +34,9 @@ class Settings:
     def getfloat(self, section: str, key: str) -> float:
         return float(self.get(section, key))
 
+    def getboolean(self, section: str, key: str) -> bool:
+        return self.get(section, key).strip().lower() in ("1", "true", "yes", "on")
+
     def with_overrides(self, **overrides: dict) -> "Settings":
         """Return a copy with whole sections updated, e.g. ``database={"url": ...}``."""
         merged = {s: dict(v) for s, v in self.values.items()}

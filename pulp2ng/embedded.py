@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,16 +17,7 @@ from pathlib import Path
 
 import pymongo
 
-
-def die_with_parent() -> None:
-    """``preexec_fn`` for children: on Linux they get SIGTERM when their parent dies, so a
-    killed ``pulp2ng run`` (or test run) leaves no database or worker behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+from pulp2ng.lifecycle import die_with_parent  # noqa: F401  (re-exported for callers)
 
 
 def free_port() -> int:
@@ -84,11 +74,14 @@ class EmbeddedDatabase:
     PROVISIONED = ".pulp2ng-user"
 
     def __init__(self, data_dir: os.PathLike, port: int = 0, log_file=None,
-                 credentials: tuple[str, str] | None = None):
+                 credentials: tuple[str, str] | None = None, sync_on_commit: bool = False):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.log_file = log_file
         self.credentials = credentials
+        # Without it SecantusDB acknowledges a write before its log reaches the kernel, so a
+        # killed server loses the last few acknowledged writes (measured: 3 of 500).
+        self.sync_on_commit = sync_on_commit
         self.process: subprocess.Popen | None = None
 
     @property
@@ -113,7 +106,8 @@ class EmbeddedDatabase:
         self.process = subprocess.Popen(
             [secantusd_binary(), "--host", "127.0.0.1", "--port", str(self.port),
              "--storage-path", str(self.data_dir), "--log-level", "WARNING",
-             *(["--auth"] if auth else [])],
+             *(["--auth"] if auth else []),
+             *(["--sync-on-commit"] if self.sync_on_commit else [])],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent,
         )
@@ -152,11 +146,53 @@ class EmbeddedDatabase:
         finally:
             client.close()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def remembered_port(state_dir: Path, configured: int = 0) -> int:
+    """The embedded server's port: configured, else the one recorded at an earlier start.
+
+    Every child of ``pulp2ng run`` was given the database URL, so a restarted server must
+    come back on the same port; recording it also keeps the URL stable across runs.
+    """
+    if configured:
+        return configured
+    try:
+        port = int((state_dir / "db.port").read_text().strip())
+    except (OSError, ValueError):
+        return free_port()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:  # taken by something else since; nobody holds the old URL yet
+            return free_port()
+    return port
+
+
+def remember_port(state_dir: Path, port: int) -> None:
+    (state_dir / "db.port").write_text(f"{port}\n")
+
+
+def start_embedded(settings, log_file=None) -> EmbeddedDatabase:
+    """Start the embedded server of ``settings``: ``<state_dir>/db`` on the recorded port,
+    with its user unless ``embedded_auth`` is off; the port is recorded for the next start."""
+    from pulp2ng.secrets import make_private_dir
+
+    state = make_private_dir(settings.state_dir)
+    db = EmbeddedDatabase(
+        state / "db", remembered_port(state, settings.getint("database", "embedded_port")),
+        log_file=log_file,
+        credentials=(embedded_credentials(state)
+                     if settings.getboolean("database", "embedded_auth") else None),
+        sync_on_commit=settings.getboolean("database", "embedded_sync_on_commit"),
+    ).start()
+    remember_port(state, db.port)
+    return db

@@ -10,6 +10,7 @@ import time
 
 from pulp2ng.controllers import schedules, uploads
 from pulp2ng.db.store import now
+from pulp2ng.lifecycle import exit_after
 from pulp2ng.platform import Platform
 from pulp2ng.tasking import reservations
 from pulp2ng.tasking.workers import heartbeat, reap_dead_workers
@@ -68,8 +69,14 @@ def run_scheduler(settings, name: str) -> int:
     platform = Platform.from_settings(settings, worker_name=name)
     platform.prepare_database()
     stop = threading.Event()
+
+    def on_signal(*_):
+        if not stop.is_set():
+            stop.set()
+            exit_after(3.0, name)  # a tick blocked on a dead database must not hold the stop
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     while not stop.is_set():
         try:
             tick(platform, name)

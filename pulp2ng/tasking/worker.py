@@ -6,13 +6,27 @@ import logging
 
 from celery import signals
 
+from pulp2ng.lifecycle import exit_after
+from pulp2ng.logconfig import debug_enabled
 from pulp2ng.platform import Platform
 from pulp2ng.tasking.workers import Heartbeat, fail_worker_tasks, heartbeat
 
 log = logging.getLogger(__name__)
+#: Seconds a stopping worker may spend finishing its task before it exits regardless.
+STOP_GRACE = 3.0
+
+
+def _quiet_celery_console() -> None:
+    """Celery writes shutdown notices straight to the terminal, past logging; keep them for
+    DEBUG (it runs in a signal handler, so no logging call here)."""
+    from celery.apps import worker as celery_worker
+
+    if not debug_enabled():
+        celery_worker.safe_say = lambda *args, **kwargs: None
 
 
 def run_worker(settings, name: str) -> int:
+    _quiet_celery_console()
     platform = Platform.from_settings(settings, worker_name=name)
     platform.prepare_database()
     # A worker restarting after a crash fails what its previous life left running.
@@ -33,9 +47,15 @@ def run_worker(settings, name: str) -> int:
     def ready(**_):
         log.warning("pulp2ng worker ready: %s", name)
 
+    @signals.worker_shutting_down.connect(weak=False)
+    def bounded_stop(**_):
+        # Celery's warm shutdown waits for the running task however long it takes.
+        exit_after(STOP_GRACE, f"worker {name}")
+
     concurrency = settings.getint("tasks", "concurrency")
     try:
         platform.celery.worker_main([
+            *([] if debug_enabled() else ["--quiet"]),  # no ASCII banner on the console
             "worker", "--pool", "threads", "--concurrency", str(concurrency),
             "--hostname", name, "--queues", settings.get("broker", "queue"), "--loglevel", "WARNING",
             "--without-mingle", "--without-gossip", "--without-heartbeat",

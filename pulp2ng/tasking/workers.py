@@ -69,6 +69,13 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
     return count
 
 
+def fail_running_tasks(platform, why: str) -> int:
+    """Fail every task a worker had taken (used when the database itself restarted)."""
+    names = platform.store.tasks.distinct(
+        "worker_name", {"state": {"$in": ["waiting", "running"]}, "worker_name": {"$ne": None}})
+    return sum(fail_worker_tasks(platform, name, why) for name in names if name)
+
+
 class Heartbeat(threading.Thread):
     """Background thread: heartbeat, then reap anybody silent. Stops with the process."""
 

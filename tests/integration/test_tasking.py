@@ -168,3 +168,53 @@ def test_no_task_waits_while_a_worker_is_idle(tstack):
     reports = [api.wait_task(t) for t in ids]
     assert all(r["state"] == "finished" for r in reports)
     _ = threading  # keeps the import meaningful for readers of the parallel tests
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_worker_exits_promptly_on_sigterm_mid_task(make_stack):
+    """Warm shutdown would wait out the 60 s task; a stopping worker exits within seconds."""
+    stack = make_stack(workers=1, worker_timeout=3, scheduler=True)
+    api = stack.api
+    make_repo(api, "sigterm")
+    long_task = sync(api, "sigterm", sleep=60)
+    name = wait_running(api, long_task)["worker_name"]
+    started = time.monotonic()
+    stack.kill(name, signal.SIGTERM)             # waits for the process, at most 10 s
+    assert time.monotonic() - started < 6
+    assert api.wait_task(long_task, timeout=20)["state"] == "error"  # reaped, not left running
+
+
+def test_worker_dies_with_its_parent(make_stack, tmp_path):
+    """A killed test run (or ``pulp2ng run``) leaves no Celery worker behind."""
+    import subprocess
+    import sys
+
+    stack = make_stack(workers=0)
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from pulp2ng.embedded import die_with_parent\n"
+        "p = subprocess.Popen([sys.executable, '-m', 'pulp2ng.cli', 'worker', '--name',"
+        " 'orphan@test'], preexec_fn=die_with_parent, stdout=subprocess.DEVNULL,"
+        " stderr=subprocess.DEVNULL)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(600)\n")], env=stack.env, stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        deadline = time.monotonic() + 60
+        while "orphan@test" not in stack.workers_known():
+            assert time.monotonic() < deadline and _alive(worker), "the worker did not start"
+            time.sleep(0.2)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 8
+    while _alive(worker):
+        assert time.monotonic() < deadline, "the worker outlived its parent"
+        time.sleep(0.1)
