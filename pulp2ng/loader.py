@@ -28,6 +28,16 @@ class PluginRegistry:
     distributors: dict[str, type] = field(default_factory=dict)
     types: dict[str, UnitType] = field(default_factory=dict)
 
+    @property
+    def internal_types(self) -> frozenset:
+        """Ids of the types plugins declared ``internal`` (hidden from the API's content)."""
+        return frozenset(t.id for t in self.types.values() if t.internal)
+
+    @property
+    def public_types(self) -> dict[str, UnitType]:
+        """The types that are repository content in the API."""
+        return {i: t for i, t in self.types.items() if not t.internal}
+
     def validate(self) -> None:
         """Every plugin's declared types must exist."""
         for kind in (self.importers, self.distributors):

@@ -99,7 +99,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
         raise SyncError(f"importer type {imp['importer_type_id']} is not installed")
     config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
     conduit = SyncConduit(platform, ctx, repo_id, imp["importer_type_id"])
-    before = set(store.repo_association_ids(repo_id))
+    before = store.repo_association_ids(repo_id)
     started = now()
     entry = {
         "_id": ObjectId(), "repo_id": repo_id, "importer_id": imp["importer_type_id"],
@@ -142,7 +142,9 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     store = platform.store
     associations = store.repo_association_ids(repo_id)
     after = associations.keys()
-    added, removed = len(after - before), len(before - after)
+    hidden = platform.plugins.internal_types  # a plugin's bookkeeping units are not content
+    added = sum(1 for uid in after - before.keys() if associations[uid] not in hidden)
+    removed = sum(1 for uid in before.keys() - after if before[uid] not in hidden)
     completed = now()
     entry["completed"] = completed
     if report is not None:
