@@ -85,7 +85,7 @@ class OSTreeImporter(Importer):
             raise OSTreeFeedError(message, feed=feed)
         depth = config.get_int("depth", 0)
         storage = conduit.storage
-        ingest = Ingest(conduit, str(storage.make_temp_dir(storage.root / "tmp", "ostree-")))
+        ingest = Ingest(conduit, str(storage.make_temp_dir(conduit.temp_dir, "ostree-")))
         try:
             with conduit.downloader(config) as downloader:
                 fetch_bytes, fetch_to_file = fetchers_for(feed, downloader)

@@ -90,3 +90,45 @@ def test_iso_manifest_failure_is_coded(api, serve, tmp_path):
     assert report["error"]["code"] == "RPM1102", report["error"]
     assert report["error"]["data"]["response_code"] == 404
     assert report["progress_report"]["iso_importer"]["state"] == "manifest_failed"
+
+
+def test_killed_sync_gets_history_and_its_partial_downloads_are_removed(make_stack, serve,
+                                                                        tmp_path):
+    """A sync whose worker dies still gets an ``error`` history entry (Pulp 2's
+    repo_sync_results), and its partial downloads go when the task is failed, not an hour
+    later with the scratch sweep."""
+    import os
+    import signal
+    import time
+
+    stack = make_stack(workers=1, worker_timeout=3, scheduler=True)
+    api = stack.api
+    up = tmp_path / "up"
+    up.mkdir()
+    data = os.urandom(4 << 20)
+    (up / "big.iso").write_bytes(data)
+    import hashlib
+    (up / "PULP_MANIFEST").write_text(f"big.iso,{hashlib.sha256(data).hexdigest()},{len(data)}\n")
+    feed, _ = serve(up)
+    repo_id = iso_repo(api, feed, max_speed=200_000, max_downloads=1)   # ~20 s download
+    task_id = api.start_sync(repo_id)
+    scratch = stack.storage / "tmp" / f"task-{task_id}"
+    deadline = time.monotonic() + 30
+    while not (scratch.is_dir() and any(p.stat().st_size for p in scratch.iterdir())):
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.1)
+    report = api.task(task_id)
+    assert report["state"] == "running"
+    victim = next(k for k in stack.processes if k.startswith(report["worker_name"]))
+    stack.kill(victim, signal.SIGKILL)
+
+    failed = api.wait_task(task_id, timeout=30)
+    assert failed["state"] == "error" and failed["error"]["code"] == "PLP0049", failed
+    assert not scratch.exists()
+    [entry] = api.get(f"{API}/repositories/{repo_id}/history/sync/").json()
+    assert entry["result"] == "error"
+    assert entry["importer_type_id"] == "iso_importer"
+    assert "terminated abnormally" in entry["error_message"]
+    assert entry["added_count"] is None
+    assert entry["started"] and entry["completed"]
+    assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {}
