@@ -1,8 +1,15 @@
-"""Plugin discovery through entry points: a third-party plugin is just an installed package."""
+"""Plugin discovery through entry points: a third-party plugin is just an installed package.
+
+The test suite's own plugin (``tests/plugins``, installed into the same virtualenv by ``make``)
+registers under the separate groups ``pulp2ng.test.*``; they are loaded only when the
+environment variable ``PULP2NG_TEST_PLUGINS`` is set to a non-empty value (the test stacks set
+it), so a user's instance never advertises ``harness_*`` or ``demo_*`` plugins.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -21,6 +28,16 @@ class PluginRegistry:
     distributors: dict[str, type] = field(default_factory=dict)
     types: dict[str, UnitType] = field(default_factory=dict)
 
+    @property
+    def internal_types(self) -> frozenset:
+        """Ids of the types plugins declared ``internal`` (hidden from the API's content)."""
+        return frozenset(t.id for t in self.types.values() if t.internal)
+
+    @property
+    def public_types(self) -> dict[str, UnitType]:
+        """The types that are repository content in the API."""
+        return {i: t for i, t in self.types.items() if not t.internal}
+
     def validate(self) -> None:
         """Every plugin's declared types must exist."""
         for kind in (self.importers, self.distributors):
@@ -30,23 +47,39 @@ class PluginRegistry:
                     raise PluginLoadError(f"{plugin_id} declares unknown types {sorted(unknown)}")
 
 
+TEST_PLUGINS_ENV = "PULP2NG_TEST_PLUGINS"
+
+
+def _groups(name: str) -> list[str]:
+    groups = [f"pulp2ng.{name}"]
+    if os.environ.get(TEST_PLUGINS_ENV):
+        groups.append(f"pulp2ng.test.{name}")
+    return groups
+
+
+def _entry_points(name: str):
+    for group in _groups(name):
+        yield from entry_points(group=group)
+
+
 def load_plugins() -> PluginRegistry:
-    """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers`` and ``pulp2ng.distributors``."""
+    """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers`` and ``pulp2ng.distributors``
+    (plus ``pulp2ng.test.*`` when ``PULP2NG_TEST_PLUGINS`` is set)."""
     registry = PluginRegistry()
-    for ep in entry_points(group="pulp2ng.unit_types"):
+    for ep in _entry_points("unit_types"):
         declared = _load(ep)
         for unit_type in declared if isinstance(declared, (list, tuple)) else [declared]:
             if not isinstance(unit_type, UnitType):
                 raise PluginLoadError(f"entry point {ep.name} is not a UnitType")
             registry.types[unit_type.id] = unit_type
     for group, base, table in (
-        ("pulp2ng.importers", Importer, registry.importers),
-        ("pulp2ng.distributors", Distributor, registry.distributors),
+        ("importers", Importer, registry.importers),
+        ("distributors", Distributor, registry.distributors),
     ):
-        for ep in entry_points(group=group):
+        for ep in _entry_points(group):
             cls = _load(ep)
             if not (isinstance(cls, type) and issubclass(cls, base)):
-                raise PluginLoadError(f"entry point {ep.name} in {group} is not a {base.__name__}")
+                raise PluginLoadError(f"entry point {ep.name} in {ep.group} is not a {base.__name__}")
             meta = cls.metadata()
             if not {"id", "display_name", "types"} <= set(meta):
                 raise PluginLoadError(f"{ep.name}: metadata() needs id, display_name and types")

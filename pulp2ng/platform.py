@@ -24,6 +24,10 @@ class Platform:
     secrets: Secrets
     worker_name: str = f"api@{socket.gethostname()}"
 
+    def __post_init__(self):
+        # Internal unit types are associated but never counted as repository content.
+        self.store.internal_types = self.plugins.internal_types
+
     @classmethod
     def from_settings(cls, settings: Settings | None = None, worker_name: str | None = None):
         settings = settings or load_settings()

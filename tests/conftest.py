@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pulp2ng.embedded import EmbeddedDatabase
-from tests.stack import Stack, port_open
+# In-process platforms (unit tests) load the test plugin too; a user's instance never does.
+os.environ.setdefault("PULP2NG_TEST_PLUGINS", "1")
+
+from pulp2ng.embedded import EmbeddedDatabase  # noqa: E402
+from tests.stack import Stack, port_open  # noqa: E402
 
 
 def in_ci() -> bool:

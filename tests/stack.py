@@ -121,6 +121,7 @@ class Stack:
             "PULP2NG_STORAGE_DIR": str(root / "storage"),
             "PULP2NG_STORAGE_STATE_DIR": str(root / "state"),
             "PULP2NG_TASKS_WORKER_TIMEOUT": str(worker_timeout),
+            "PULP2NG_TEST_PLUGINS": "1",  # load tests/plugins (pulp2ng.test.* entry points)
             **(extra_env or {}),
         }
         self.storage = root / "storage"

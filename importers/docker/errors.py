@@ -35,3 +35,34 @@ class DigestMismatchError(RegistryError):
         super().__init__(f"digest mismatch{where}: expected {expected}, got {actual}", url=url)
         self.expected = expected
         self.actual = actual
+
+
+# -- coded sync failures (task errors; Pulp 2's pulp_docker used the ``DKR`` prefix) ----------
+
+from pulp2ng.plugin import SyncError  # noqa: E402  (the registry client above needs no platform)
+
+
+class DockerFeedError(SyncError):
+    """DKR1101: the importer has no feed or no ``upstream_name``, or the feed is not an http
+    or https registry URL (checked at sync, as Pulp 2 did)."""
+
+    code = "DKR1101"
+
+
+class DockerRegistryError(SyncError):
+    """DKR1007: the repository could not be fetched from the registry (tags, manifests,
+    refused credentials); Pulp 2's "Could not fetch repository from registry"."""
+
+    code = "DKR1007"
+
+
+class DockerContentError(SyncError):
+    """DKR1102: a manifest or blob failed to download or did not match its digest."""
+
+    code = "DKR1102"
+
+
+class DockerSignatureError(SyncError):
+    """DKR1103: image signatures could not be fetched."""
+
+    code = "DKR1103"

@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pulp2ng.plugin import (
     DownloadRequest,
     Importer,
-    SyncError,
     SyncReport,
     TaskCanceled,
     validate_downloader_config,
@@ -39,7 +38,9 @@ from pulp2ng.plugin import (
 
 from . import copy as copy_units
 from . import signatures, upload
-from .errors import DigestMismatchError, NotFoundError, RegistryAuthError, RegistryError
+from .errors import (DigestMismatchError, DockerContentError, DockerFeedError,
+                     DockerRegistryError, DockerSignatureError, NotFoundError, RegistryAuthError,
+                     RegistryError)
 from .manifests import parse_manifest
 from .registry import RegistryClient
 from .tags import filter_kwargs_from_config, filter_tags, is_signature_tag
@@ -70,12 +71,10 @@ class DockerImporter(Importer):
 
     def validate_config(self, repo, config):
         feed, name = config.get("feed"), config.get("upstream_name")
-        if feed is not None:
-            if not isinstance(feed, str) or urllib.parse.urlsplit(feed).scheme not in (
-                    "http", "https"):
-                return False, "feed must be an http or https registry URL"
-            if name is None:
-                return False, "upstream_name is required with a feed"
+        # Only types here: whether the feed is a usable registry URL and whether upstream_name
+        # accompanies it are checked by the sync, which fails with a clear task error (Pulp 2).
+        if feed is not None and not isinstance(feed, str):
+            return False, "feed must be a string"
         if name is not None and (not isinstance(name, str) or not NAME.fullmatch(name)):
             return False, "upstream_name must be a registry repository name"
         for key in ("tags", "include_tags", "exclude_tags", "platforms"):
@@ -105,10 +104,17 @@ class DockerImporter(Importer):
 
     def sync_repo(self, repo, conduit, config):
         feed, name = config.get("feed"), config.get("upstream_name")
-        if not feed or not name:
-            raise SyncError("The importer needs a feed and an upstream_name")
-        name = upstream_repository(feed, name)
         progress = Progress(conduit)
+        if not feed or not name:
+            missing = " and ".join(k for k, v in (("feed", feed), ("upstream_name", name)) if not v)
+            message = f"The importer needs a feed and an upstream_name ({missing} missing)"
+            progress.fail(message)
+            raise DockerFeedError(message)
+        if urllib.parse.urlsplit(feed).scheme not in ("http", "https"):
+            message = f"The feed {feed!r} is not an http or https registry URL"
+            progress.fail(message)
+            raise DockerFeedError(message, feed=feed)
+        name = upstream_repository(feed, name)
         local = RepoContent.load(conduit)
         with conduit.downloader(config) as downloader:
             client = _client(feed, downloader, config)
@@ -122,7 +128,8 @@ class DockerImporter(Importer):
                     sync_cosign=config.get_boolean("sync_cosign"))
             except RegistryError as exc:
                 progress.fail(str(exc))
-                raise SyncError(_explain(exc, feed, name)) from None
+                raise (DockerContentError if isinstance(exc, DigestMismatchError)
+                       else DockerRegistryError)(_explain(exc, feed, name)) from None
             new_docs = self._parse_planned(plan)
             fetch, link = self._split_blobs(conduit, plan)
             progress.begin_blobs(fetch)
@@ -136,7 +143,7 @@ class DockerImporter(Importer):
                 for _, path, _ in fetched:
                     path.unlink(missing_ok=True)
                 progress.fail(f"signatures: {exc}")
-                raise SyncError(f"Fetching signatures of {name} failed: {exc}") from None
+                raise DockerSignatureError(f"Fetching signatures of {name} failed: {exc}") from None
         progress.state("saving")
         self._commit(conduit, config, local, plan, new_docs, fetched, link)
         signature_ids = signatures.save(conduit, found)
@@ -171,11 +178,11 @@ class DockerImporter(Importer):
         docs = []
         for planned in plan.manifests.values():
             if not planned.digest.startswith("sha256:"):
-                raise SyncError(f"manifest {planned.digest}: only sha256 digests are supported")
+                raise DockerContentError(f"manifest {planned.digest}: only sha256 digests are supported")
             docs.append(parse_manifest(planned.data, planned.media_type))
         for blob in plan.blobs:
             if not blob.digest.startswith("sha256:"):
-                raise SyncError(f"blob {blob.digest}: only sha256 digests are supported")
+                raise DockerContentError(f"blob {blob.digest}: only sha256 digests are supported")
         return docs
 
     @staticmethod
@@ -366,7 +373,7 @@ def _download(client, downloader, name, blobs, plan, conduit, progress, workers)
     else:
         message = f"blob download from {name} failed: {failure}"
     progress.fail(message)
-    raise SyncError(message)
+    raise DockerContentError(message)
 
 
 def _digest_in(exc: Exception, users: dict) -> str | None:

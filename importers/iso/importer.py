@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http
 import urllib.parse
 
 from pulp2ng.plugin import (
@@ -25,6 +26,7 @@ from pulp2ng.plugin import (
     safe_relative_path,
     validate_downloader_config,
 )
+from pulp2ng.importers.iso.errors import IsoDownloadError, IsoFeedError, IsoManifestError
 from pulp2ng.importers.iso.manifest import MANIFEST, Entry, check_name, iter_manifest
 
 TYPE = "iso"
@@ -45,11 +47,8 @@ class IsoImporter(Importer):
         feed = config.get("feed")
         if feed is None and set(config.repo) - {"feed"}:
             return False, "feed is required when other importer settings are given"
-        if feed is not None:
-            if not isinstance(feed, str):
-                return False, "feed must be a string"
-            if urllib.parse.urlsplit(feed).scheme not in ("http", "https", "file"):
-                return False, "feed must be an http, https or file URL"
+        if feed is not None and not isinstance(feed, str):
+            return False, "feed must be a string"  # whether it is a usable URL: at sync (Pulp 2)
         problem = validate_downloader_config(config)
         if problem:
             return False, problem
@@ -69,7 +68,12 @@ class IsoImporter(Importer):
         progress = Progress(conduit)
         feed = config.get("feed")
         if not feed:
-            raise SyncError("The importer has no feed")
+            progress.fail("failed", "The importer has no feed")
+            raise IsoFeedError("The importer has no feed")
+        if urllib.parse.urlsplit(feed).scheme not in ("http", "https", "file"):
+            message = f"The feed {feed!r} is not an http, https or file URL"
+            progress.fail("failed", message)
+            raise IsoFeedError(message, feed=feed)
         feed = feed if feed.endswith("/") else feed + "/"
         manifest_name = config.get("manifest_name")
         progress.state("manifest_in_progress")
@@ -78,7 +82,8 @@ class IsoImporter(Importer):
                 wanted = self._read_manifest(downloader, feed, manifest_name)
             except (SyncError, ContentValidationError) as exc:
                 progress.fail("manifest_failed", str(exc))
-                raise SyncError(f"Could not read the manifest: {exc}") from None
+                raise IsoManifestError(f"Could not read the manifest: {exc}",
+                                       **_error_report(exc)) from None
             in_repo = {
                 (u["name"], u["checksum"], u["size"]): u["_id"]
                 for u in conduit.repo_units(TYPE, ["name", "checksum", "size"])
@@ -123,13 +128,15 @@ class IsoImporter(Importer):
                     progress.state("cancelled")
                     raise TaskCanceled()
                 else:
-                    errors.append({"name": result.request.data.name, "error": str(result.error)})
+                    errors.append({"name": result.request.data.name,
+                                   "error": _error_report(result.error)})
                     progress.file_failed(errors[-1])
             if errors:
                 progress.fail("isos_failed", f"{len(errors)} file(s) failed")
                 first = errors[0]
-                raise SyncError(f"{len(errors)} of {len(entries)} file(s) failed; first: "
-                                f"{first['name']}: {first['error']}", iso_error_messages=errors[:50])
+                raise IsoDownloadError(f"{len(errors)} of {len(entries)} file(s) failed; first: "
+                                       f"{first['name']}: {first['error']['response_msg']}",
+                                       iso_error_messages=errors[:50])
         except BaseException:
             for _, path in done:
                 path.unlink(missing_ok=True)
@@ -210,6 +217,27 @@ class IsoImporter(Importer):
         stale = [u["_id"] for u in conduit.repo_units(TYPE, ["name"])
                  if u["name"] in names and u["_id"] not in keep]
         conduit.unassociate_units(TYPE, stale)
+
+
+def _error_report(exc) -> dict:
+    """One failure as Pulp 2's ISO importer reported it (nectar's ``error_report``):
+    ``{response_code, response_msg}``. A download failure carries the HTTP status and reason
+    (``response_code`` is None when no answer came); a validation failure (size or checksum
+    mismatch, pulp_rpm's ``validate_iso``) has no response code, a message naming what did
+    not match, and ``expected``/``actual``."""
+    data = getattr(exc, "data", {}) or {}
+    status = data.get("http_status")
+    if isinstance(status, int):
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            reason = str(exc)
+        report = {"response_code": status, "response_msg": reason}
+    else:
+        report = {"response_code": None, "response_msg": str(exc)}
+    if isinstance(exc, ContentValidationError) and "expected" in data:
+        report.update(expected=data["expected"], actual=data.get("actual"))
+    return report
 
 
 class Progress:

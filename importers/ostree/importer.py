@@ -18,7 +18,6 @@ import requests
 
 from pulp2ng.plugin import (
     Importer,
-    SyncError,
     SyncReport,
     TaskCanceled,
     UnsupportedTypes,
@@ -27,7 +26,7 @@ from pulp2ng.plugin import (
 )
 
 from . import archive, tarball, walker
-from .errors import OSTreeError
+from .errors import OSTreeError, OSTreeFeedError, OSTreeSyncError
 from .ingest import Ingest, fetchers_for, local_fetchers, read_inventory, remote_id
 from .progress import Progress
 from .types import COMMIT_TYPE, OBJECT_TYPE
@@ -47,10 +46,8 @@ class OSTreeImporter(Importer):
     def validate_config(self, repo, config):
         feed = config.get("feed")
         if feed is not None:
-            if not isinstance(feed, str):
+            if not isinstance(feed, str):  # whether it is a usable URL: at sync (Pulp 2)
                 return False, "feed must be a string"
-            if urllib.parse.urlsplit(feed).scheme not in ("http", "https", "file"):
-                return False, "feed must be an http, https or file URL"
         for key in ("branches", "include_refs", "exclude_refs", "gpg_keys"):
             value = config.get(key)
             if value is not None and (not isinstance(value, list)
@@ -80,12 +77,17 @@ class OSTreeImporter(Importer):
 
     def sync_repo(self, repo, conduit, config):
         feed = config.get("feed")
-        if not feed:
-            raise SyncError("OST0004: Feed URL not specified")
         progress = Progress(conduit)
+        if not feed:
+            progress.fail("Feed URL not specified")
+            raise OSTreeFeedError("Feed URL not specified")
+        if urllib.parse.urlsplit(feed).scheme not in ("http", "https", "file"):
+            message = f"The feed {feed!r} is not an http, https or file URL"
+            progress.fail(message)
+            raise OSTreeFeedError(message, feed=feed)
         depth = config.get_int("depth", 0)
         storage = conduit.storage
-        ingest = Ingest(conduit, str(storage.make_temp_dir(storage.root / "tmp", "ostree-")))
+        ingest = Ingest(conduit, str(storage.make_temp_dir(conduit.temp_dir, "ostree-")))
         try:
             with conduit.downloader(config) as downloader:
                 fetch_bytes, fetch_to_file = fetchers_for(feed, downloader)
@@ -105,7 +107,7 @@ class OSTreeImporter(Importer):
                                        config.get_boolean("remove_missing", False))
         except (OSTreeError, requests.RequestException) as exc:
             progress.fail(str(exc))
-            raise SyncError(f"OSTree sync of {feed} failed: {exc}", feed=feed) from None
+            raise OSTreeSyncError(f"OSTree sync of {feed} failed: {exc}", feed=feed) from None
         except TaskCanceled:
             progress.cancel()
             raise

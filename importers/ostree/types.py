@@ -17,9 +17,11 @@ UNIT_TYPES = [
     UnitType(COMMIT_TYPE, "OSTree Commit", ("remote_id", "branch", "commit"),
              description="One commit of an OSTree branch (ref)",
              search_indexes=("branch", "commit"), referenced_types=(OBJECT_TYPE,)),
+    # Internal: Pulp 2 never had object units. Only ``ostree`` commits are the repository's
+    # content in the API; the object inventory serves publishing and orphan cleanup.
     UnitType(OBJECT_TYPE, "OSTree Object", ("checksum", "objtype"),
              description="A content-addressed OSTree object (commit, dirtree, dirmeta, filez, "
-                         "commitmeta)"),
+                         "commitmeta)", internal=True),
 ]
 
 

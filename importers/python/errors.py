@@ -28,3 +28,27 @@ class UnsafeLinkError(PythonContentError):
 
 class MetadataError(PythonContentError):
     """A distribution's file name or core metadata (METADATA / PKG-INFO) is invalid."""
+
+
+# -- coded sync failures (task errors with a ``PYP`` code instead of the generic PLP0000) -----
+
+from pulp2ng.plugin import SyncError  # noqa: E402  (the content library above needs no platform)
+
+
+class PythonConfigError(SyncError):
+    """PYP1101: the importer has no feed, or its package selection is invalid."""
+
+    code = "PYP1101"
+
+
+class PythonIndexError(SyncError):
+    """PYP1102: the upstream index (simple pages or JSON API) could not be read or is malformed."""
+
+    code = "PYP1102"
+
+
+class PythonDownloadError(SyncError):
+    """PYP1103: distribution files failed to download or validate, or differ from the stored
+    file of the same name."""
+
+    code = "PYP1103"

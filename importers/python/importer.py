@@ -35,7 +35,8 @@ from pulp2ng.plugin import (
 )
 
 from . import filters
-from .errors import MetadataError, PythonContentError
+from .errors import (MetadataError, PythonConfigError, PythonContentError, PythonDownloadError,
+                     PythonIndexError)
 from .index import FileInfo, IndexClient
 from .local import LocalIndexAdapter, url_path
 from .metadata import core_metadata_bytes, metadata_from_bytes, parse_filename
@@ -101,11 +102,11 @@ class PythonImporter(Importer):
     def sync_repo(self, repo, conduit, config):
         feed = config.get("feed")
         if not feed:
-            raise SyncError("The importer has no feed")
+            raise PythonConfigError("The importer has no feed")
         try:
             selection = filters.parse_selection(config.flatten())
         except ValueError as exc:
-            raise SyncError(f"Invalid selection: {exc}") from None
+            raise PythonConfigError(f"Invalid selection: {exc}") from None
         progress = Progress(conduit)
         try:
             with conduit.downloader(config) as downloader:
@@ -248,11 +249,11 @@ def _upstream_errors(what: str):
     except requests.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         url = exc.response.url if exc.response is not None else what
-        raise SyncError(f"Could not read {what}: HTTP {status} for {url}") from None
+        raise PythonIndexError(f"Could not read {what}: HTTP {status} for {url}") from None
     except requests.RequestException as exc:
-        raise SyncError(f"Could not read {what}: {exc}") from None
+        raise PythonIndexError(f"Could not read {what}: {exc}") from None
     except PythonContentError as exc:
-        raise SyncError(f"Bad upstream index ({what}): {exc}") from None
+        raise PythonIndexError(f"Bad upstream index ({what}): {exc}") from None
 
 
 def _read_index(client, selection, progress, workers: int, conduit) -> dict[str, FileInfo]:
@@ -296,7 +297,7 @@ def _plan(conduit, wanted: dict, remove_missing: bool, progress) -> Plan:
                  for name, info in wanted.items()
                  if name in by_name and info.sha256 and info.sha256 != by_name[name].get("sha256")]
     if conflicts:
-        raise SyncError(f"{len(conflicts)} upstream file(s) differ from the stored file of the "
+        raise PythonDownloadError(f"{len(conflicts)} upstream file(s) differ from the stored file of the "
                         f"same name; first: {conflicts[0]}")
     for info in missing:
         unit = stored.get(conduit.unit_id(TYPE, {"filename": info.filename}))
@@ -337,7 +338,7 @@ def _download(downloader, infos: list[FileInfo], progress, conduit) -> list[Fetc
             progress.failure(step, errors[-1])
         if errors:
             first = errors[0]
-            raise SyncError(f"{len(errors)} of {len(infos)} file(s) failed; first: "
+            raise PythonDownloadError(f"{len(errors)} of {len(infos)} file(s) failed; first: "
                             f"{first['filename']}: {first['error']}", errors=errors[:50])
     except BaseException:
         for item in done:
@@ -356,7 +357,7 @@ def _inspect(info: FileInfo, path) -> Fetched:
         for kind in ("md5", "sha512"):
             listed = info.hashes.get(kind)
             if listed and listed != getattr(digests, kind):
-                raise SyncError(f"Checksum mismatch for {info.url}: expected {kind} {listed}, "
+                raise PythonDownloadError(f"Checksum mismatch for {info.url}: expected {kind} {listed}, "
                                 f"got {getattr(digests, kind)}")
         fh.seek(0)
         raw = core_metadata_bytes(fh, info.filename)

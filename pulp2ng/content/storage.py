@@ -128,6 +128,18 @@ class ContentStorage:
     def drop_working_dir(self, task_id: str) -> None:
         shutil.rmtree(self.root / "working" / task_id, ignore_errors=True)
 
+    def task_temp_dir(self, task_id: str) -> Path:
+        """``tmp/task-<id>/``: a task's partial downloads, dropped when the task ends (also
+        when its worker died), so they never wait for the hourly scratch sweep."""
+        path = self.root / "tmp" / f"task-{task_id}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def drop_task_scratch(self, task_id: str) -> None:
+        """Remove the task's ``tmp/task-<id>/`` and ``working/<id>/``."""
+        shutil.rmtree(self.root / "tmp" / f"task-{task_id}", ignore_errors=True)
+        self.drop_working_dir(task_id)
+
     def sweep_scratch(self, before: float) -> int:
         """Delete what ``tmp/`` and ``working/`` hold that was last changed before ``before``
         (seconds since the epoch): partial downloads and scratch of tasks that died."""

@@ -43,7 +43,7 @@ def counts(platform) -> dict:
 
 
 def list_type(platform, type_id: str) -> list[dict]:
-    unit_type = require_type(platform, type_id)
+    unit_type = require_type(platform, type_id, internal_ok=True)
     associated = associated_ids(platform.store)
     projection = dict.fromkeys(("_id", "_content_type_id", *unit_type.unit_key), 1)
     result = []
@@ -56,7 +56,7 @@ def list_type(platform, type_id: str) -> list[dict]:
 
 
 def get_orphan(platform, type_id: str, uid: str) -> dict:
-    require_type(platform, type_id)
+    require_type(platform, type_id, internal_ok=True)
     store = platform.store
     unit = store.units(type_id).find_one({"_id": uid})
     if unit is None or store.associations.find_one({"unit_id": uid}, {"_id": 1}):
@@ -71,7 +71,7 @@ def get_orphan(platform, type_id: str, uid: str) -> dict:
 
 def queue_delete(platform, type_id: str | None = None, uid: str | None = None) -> CallReport:
     if type_id is not None:
-        require_type(platform, type_id)
+        require_type(platform, type_id, internal_ok=True)
     if uid is not None:
         get_orphan(platform, type_id, uid)
     task_id = dispatch(platform, delete_orphans_task, resource=None,

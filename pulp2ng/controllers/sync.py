@@ -99,7 +99,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
         raise SyncError(f"importer type {imp['importer_type_id']} is not installed")
     config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
     conduit = SyncConduit(platform, ctx, repo_id, imp["importer_type_id"])
-    before = set(store.repo_association_ids(repo_id))
+    before = store.repo_association_ids(repo_id)
     started = now()
     entry = {
         "_id": ObjectId(), "repo_id": repo_id, "importer_id": imp["importer_type_id"],
@@ -142,7 +142,9 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     store = platform.store
     associations = store.repo_association_ids(repo_id)
     after = associations.keys()
-    added, removed = len(after - before), len(before - after)
+    hidden = platform.plugins.internal_types  # a plugin's bookkeeping units are not content
+    added = sum(1 for uid in after - before.keys() if associations[uid] not in hidden)
+    removed = sum(1 for uid in before.keys() - after if before[uid] not in hidden)
     completed = now()
     entry["completed"] = completed
     if report is not None:
@@ -311,3 +313,38 @@ def _history(collection, query: dict, args) -> list[dict]:
     if limit:
         cursor = cursor.limit(limit)
     return [rep.history_entry(d) for d in cursor]
+
+
+def record_lost(platform, kind: str, task: dict, error: Exception) -> None:
+    """The ``error`` history entry of a sync or publish whose worker died mid-task (the task
+    itself could not write one). Counts are null, as for any sync that raised; the content
+    counts are recounted from what the associations hold now."""
+    store = platform.store
+    kwargs = task.get("kwargs") or {}
+    repo_id = kwargs.get("repo_id")
+    if not repo_id or store.repos.find_one({"_id": repo_id}, {"_id": 1}) is None:
+        return
+    started = task.get("start_time") or now()
+    entry = {
+        "_id": ObjectId(), "repo_id": repo_id, "started": started, "completed": now(),
+        "result": "error", "summary": {}, "details": {}, "error_message": str(error),
+        "exception": repr(error), "traceback": None,
+    }
+    if kind == "sync":
+        imp = store.find_importer(repo_id)
+        if imp is None:
+            return
+        entry.update(importer_id=imp["importer_type_id"],
+                     importer_type_id=imp["importer_type_id"],
+                     added_count=None, updated_count=None, removed_count=None)
+        store.sync_results.insert_one(entry)
+        store.importers.update_one({"_id": imp["_id"]}, {"$set": {"last_sync": entry["completed"]}})
+        store.rebuild_unit_counts(repo_id)
+    else:
+        dist_id = kwargs.get("dist_id")
+        dist = store.distributors.find_one({"repo_id": repo_id, "id": dist_id}) \
+            if dist_id else None
+        if dist is None:
+            return
+        entry.update(distributor_id=dist_id, distributor_type_id=dist["distributor_type_id"])
+        store.publish_results.insert_one(entry)

@@ -81,11 +81,23 @@ def unit_key(platform, unit: dict) -> dict:
     return {f: unit.get(f) for f in fields}
 
 
-def require_type(platform, type_id: str):
+def require_type(platform, type_id: str, internal_ok: bool = False):
+    """The unit type ``type_id``; an internal type is not content of the API (404) unless
+    ``internal_ok`` (orphan cleanup)."""
     unit_type = platform.plugins.types.get(type_id)
-    if unit_type is None:
+    if unit_type is None or (unit_type.internal and not internal_ok):
         raise MissingResource(content_type=type_id)
     return unit_type
+
+
+def public_criteria(platform, crit: UnitAssociationCriteria) -> UnitAssociationCriteria:
+    """Limit ``crit`` to the types that are repository content: internal types (a plugin's
+    bookkeeping units) are never matched by a search, copy or removal by criteria."""
+    internal = platform.plugins.internal_types
+    if internal:
+        wanted = crit.type_ids if crit.type_ids is not None else sorted(platform.plugins.types)
+        crit.type_ids = [t for t in wanted if t not in internal]
+    return crit
 
 
 # -- association matching -------------------------------------------------------------------
@@ -246,7 +258,7 @@ def _join(platform, cursor, fields, dedupe: bool, size: int):
 
 def search_units(platform, repo_id: str, raw_criteria) -> list[dict]:
     platform.store.get_repository(repo_id)
-    crit = parse_unit_association_criteria(raw_criteria)
+    crit = public_criteria(platform, parse_unit_association_criteria(raw_criteria))
     return [association_doc(a, u, crit.association.fields) for a, u in match(platform, repo_id,
                                                                              crit)]
 
@@ -354,7 +366,7 @@ def associate_task(ctx, source_id: str, dest_id: str, criteria, override_config:
     if source is None:
         raise InvalidValue(["source_repo_id"], f"Source repository {source_id} does not exist")
     dest = store.get_repository(dest_id)
-    crit = parse_unit_association_criteria(criteria)
+    crit = public_criteria(platform, parse_unit_association_criteria(criteria))
     imp, cls = _check_types(platform, dest_id, _source_types(platform, source_id, crit))
     units = stream_units(platform, source_id, crit, _key_fields(platform))
     conduit = ImportConduit(platform, ctx, dest_id, imp["importer_type_id"], source_id)
@@ -434,7 +446,7 @@ def unassociate_task(ctx, repo_id: str, criteria):
     platform = ctx.platform
     store = platform.store
     repo = store.get_repository(repo_id)
-    crit = parse_unit_association_criteria(criteria)
+    crit = public_criteria(platform, parse_unit_association_criteria(criteria))
     units = stream_units(platform, repo_id, crit, _key_fields(platform))
     imp = store.find_importer(repo_id)
     cls = platform.plugins.importers.get(imp["importer_type_id"]) if imp else None

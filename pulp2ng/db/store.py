@@ -254,6 +254,7 @@ class Store:
     def rebuild_unit_counts(self, repo_id: str, associations: dict | None = None
                             ) -> dict[str, int]:
         """Recount ``content_unit_counts`` from the associations (exact, after any change).
+        Types in :attr:`internal_types` (set by the platform) are not content and not counted.
 
         ``associations`` is a fresh :meth:`repo_association_ids` of the repository, when the
         caller already scanned it."""
@@ -262,8 +263,10 @@ class Store:
         if associations is None:
             associations = self.repo_association_ids(repo_id)
         counts: dict[str, int] = {}
+        hidden = getattr(self, "internal_types", ())
         for type_id in associations.values():
-            counts[type_id] = counts.get(type_id, 0) + 1
+            if type_id not in hidden:
+                counts[type_id] = counts.get(type_id, 0) + 1
         self.repos.update_one({"_id": repo_id}, {"$set": {"content_unit_counts": counts}})
         return counts
 

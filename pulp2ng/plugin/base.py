@@ -25,6 +25,10 @@ class UnitType:
         description (str): shown by ``GET /plugins/types/``.
         search_indexes (tuple): extra fields (or tuples of fields) to index.
         referenced_types (tuple): types this type's units refer to.
+        internal (bool): the plugin's own bookkeeping (e.g. OSTree's object inventory), not
+            repository content a Pulp 2 client knows: associated and orphan-cleaned like any
+            unit, but never counted in ``content_unit_counts``, matched by unit criteria
+            (search, copy, remove), listed under ``/content/units/`` or ``/plugins/types/``.
     """
 
     id: str
@@ -33,6 +37,7 @@ class UnitType:
     description: str = ""
     search_indexes: tuple = ()
     referenced_types: tuple = ()
+    internal: bool = False
 
 
 @dataclass

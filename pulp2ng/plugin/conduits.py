@@ -62,9 +62,16 @@ class RepoConduit:
     def working_dir(self) -> Path:
         return self.storage.working_dir(self._ctx.task_id)
 
+    @property
+    def temp_dir(self) -> Path:
+        """This task's own ``tmp/`` folder (same filesystem as content storage); it is removed
+        when the task ends, also when its worker dies mid-task."""
+        return self.storage.task_temp_dir(self._ctx.task_id)
+
     def downloader(self, config) -> Downloader:
-        """A pooled downloader configured from the standard importer keys."""
-        return Downloader(config, self.storage.root / "tmp", lambda: self.canceled)
+        """A pooled downloader configured from the standard importer keys; partial files
+        live in :attr:`temp_dir`."""
+        return Downloader(config, self.temp_dir, lambda: self.canceled)
 
     # -- scratchpad ---------------------------------------------------------------------------
 

@@ -117,6 +117,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
             "spawned_tasks": getattr(exc, "spawned_tasks", []),
         }
     finish(platform, task_id, update)
+    platform.storage.drop_task_scratch(task_id)
     if status.get("scheduled_call_id"):
         from pulp2ng.controllers.schedules import record_outcome
 

@@ -53,13 +53,16 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
     count = 0
     for task in store.tasks.find(
         {"worker_name": name, "state": {"$in": ["waiting", "running"]}},
-        {"_id": 1, "resource": 1, "state": 1},
+        {"_id": 1, "resource": 1, "state": 1, "task_type": 1, "kwargs": 1, "start_time": 1},
     ):
         error = WorkerLost(f"Worker {name} terminated abnormally ({why}) while running "
                            f"task {task['_id']}", worker_name=name)
         if task["state"] == "waiting":  # received by the worker but not started yet
             store.tasks.update_one({"_id": task["_id"], "state": "waiting"},
                                    {"$set": {"state": "running"}})
+        # History and scratch first, so a client that sees the task ``error`` sees them too.
+        _record_lost_task(platform, task, error)
+        platform.storage.drop_task_scratch(task["_id"])  # partial downloads, scratch
         finish(platform, task["_id"], {"state": "error", "error": error.to_dict()})
         if task.get("resource"):
             reservations.release(platform, task["resource"], task["_id"])
@@ -74,6 +77,21 @@ def fail_running_tasks(platform, why: str) -> int:
     names = platform.store.tasks.distinct(
         "worker_name", {"state": {"$in": ["waiting", "running"]}, "worker_name": {"$ne": None}})
     return sum(fail_worker_tasks(platform, name, why) for name in names if name)
+
+
+def _record_lost_task(platform, task: dict, error: WorkerLost) -> None:
+    """A sync or publish whose worker died still gets its ``error`` history entry (Pulp 2
+    writes one for every sync that ended, however it ended)."""
+    kind = {"pulp2ng.tasks.repository.sync": "sync",
+            "pulp2ng.tasks.repository.publish": "publish"}.get(task.get("task_type"))
+    if kind is None:
+        return
+    try:
+        from pulp2ng.controllers.sync import record_lost
+
+        record_lost(platform, kind, task, error)
+    except Exception:  # the task is failed either way; the history entry is best effort
+        log.exception("could not record the history of lost task %s", task["_id"])
 
 
 class Heartbeat(threading.Thread):

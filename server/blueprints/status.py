@@ -77,19 +77,20 @@ def _type_doc(t) -> dict:
 def _plugin_doc(kind: str, cls) -> dict:
     meta = cls.metadata()
     return {"_href": f"/pulp/api/v2/plugins/{kind}/{meta['id']}/", "id": meta["id"],
-            "display_name": meta["display_name"], "types": list(meta["types"])}
+            "display_name": meta["display_name"],
+            "types": [t for t in meta["types"] if t not in platform().plugins.internal_types]}
 
 
 @blp.route("/plugins/types/")
 @blp.response(200)
 def plugin_types():
-    return jsonify([_type_doc(t) for _, t in sorted(platform().plugins.types.items())])
+    return jsonify([_type_doc(t) for _, t in sorted(platform().plugins.public_types.items())])
 
 
 @blp.route("/plugins/types/<type_id>/")
 @blp.response(200)
 def plugin_type(type_id):
-    t = platform().plugins.types.get(type_id)
+    t = platform().plugins.public_types.get(type_id)
     if t is None:
         raise MissingResource(type=type_id)
     return jsonify(_type_doc(t))

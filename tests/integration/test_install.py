@@ -60,3 +60,19 @@ def test_wheel_installs_imports_and_starts(tmp_path, database):
     finally:
         api.terminate()
         api.wait(10)
+
+
+def test_user_instance_does_not_load_the_test_plugin(make_stack):
+    """The test plugin is installed in the same venv (``make``), yet an instance started
+    without ``PULP2NG_TEST_PLUGINS`` (as ``make run`` and users do) never advertises it."""
+    user = make_stack(workers=1, extra_env={"PULP2NG_TEST_PLUGINS": ""})
+    importers = {p["id"] for p in user.api.get("/pulp/api/v2/plugins/importers/").json()}
+    distributors = {p["id"] for p in user.api.get("/pulp/api/v2/plugins/distributors/").json()}
+    types = {t["id"] for t in user.api.get("/pulp/api/v2/plugins/types/").json()}
+    assert "iso_importer" in importers and "ostree_web_importer" in importers
+    assert not {"harness_importer", "demo_importer"} & importers
+    assert not {"harness_distributor", "demo_distributor"} & distributors
+    assert "harness_unit" not in types and "iso" in types
+    test = make_stack(workers=1)  # the suite's stacks do load it
+    importers = {p["id"] for p in test.api.get("/pulp/api/v2/plugins/importers/").json()}
+    assert {"harness_importer", "demo_importer"} <= importers

@@ -341,9 +341,49 @@ def test_removing_a_branch_releases_only_the_objects_it_alone_needed(api, db, se
     assert {u["branch"] for u in units(db, both)} == {X86}
     assert {u["_id"] for u in units(db, both, "ostree_object")} == x86_objects
     counts = api.get(f"{API}/repositories/{both}/").json()["content_unit_counts"]
-    assert counts["ostree_object"] == len(x86_objects)
+    assert counts == {"ostree": len(units(db, both))}   # objects are internal, not content
     _publish(api, both)
     client_pull(api, both, tmp_path, [X86])        # fsck'd: nothing X86 needs is gone
+
+
+def test_object_inventory_is_internal_not_content(api, db, stack, serve, upstream):
+    """Pulp 2 had only ``ostree`` units: the object records are associated (publishing,
+    orphan cleanup) but never counted, searched, copied by criteria or listed."""
+    up, _ = upstream
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", depth=1, branches=[X86])
+    [report, _] = synced(api, repo_id)
+    commits, objects = units(db, repo_id), units(db, repo_id, "ostree_object")
+    assert commits and objects
+    repo = api.get(f"{API}/repositories/{repo_id}/?details=true").json()
+    assert repo["content_unit_counts"] == {"ostree": len(commits)}
+    assert report["result"]["added_count"] == len(commits)
+
+    search = f"{API}/repositories/{repo_id}/search/units/"
+    found = api.post(search, json={"criteria": {}}).json()
+    assert {u["unit_type_id"] for u in found} == {"ostree"} and len(found) == len(commits)
+    assert api.post(search, json={"criteria": {"type_ids": ["ostree_object"]}}).json() == []
+    assert api.get(f"{API}/content/units/ostree_object/").status_code == 404
+    assert api.post(f"{API}/content/units/ostree_object/search/",
+                    json={"criteria": {}}).status_code == 404
+    assert "ostree_object" not in {t["id"] for t in api.get(f"{API}/plugins/types/").json()}
+    [importer] = [i for i in api.get(f"{API}/plugins/importers/").json()
+                  if i["id"] == "ostree_web_importer"]
+    assert importer["types"] == ["ostree"]
+
+    dest = ostree_repo(api, feed + "repo/")
+    [copy] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/associate/", json={
+        "source_repo_id": repo_id, "criteria": {}}))
+    assert copy["state"] == "finished", copy
+    assert {k["type_id"] for k in copy["result"]["units_successful"]} == {"ostree"}
+    assert {u["_id"] for u in units(db, dest, "ostree_object")} == {u["_id"] for u in objects}
+    assert api.get(f"{API}/repositories/{dest}/").json()["content_unit_counts"] == {
+        "ostree": len(commits)}
+
+    [removal] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/unassociate/",
+                                         json={"criteria": {}}))
+    assert removal["state"] == "finished", removal
+    assert units(db, dest) == [] and units(db, dest, "ostree_object") == []
 
 
 @pytest.fixture(scope="module")
