@@ -28,16 +28,21 @@ PIP_ENV = {"PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
 
 
 def readme_block(heading: str) -> str:
-    """The first ```bash block after the first heading line that starts with ``heading``."""
-    text = README.read_text()
-    start = next(m.end() for m in re.finditer(r"^#+ .*$", text, re.M)
-                 if m.group(0).lstrip("#").strip().startswith(heading))
-    section = text[start:]
-    following = re.search(r"^#{1,3} ", section, re.M)
-    section = section[:following.start()] if following else section
-    block = re.search(r"^```bash\n(.*?)^```", section, re.M | re.S)
-    assert block, f"no ```bash block under {heading!r} in README.md"
-    return block.group(1)
+    """The first ```bash block of the README section whose heading starts with ``heading``
+    (a line starting with ``#`` inside a fence is a shell comment, not a heading)."""
+    section, fence, block = None, None, []
+    for line in README.read_text().splitlines(keepends=True):
+        if fence is None and line.startswith("```"):
+            fence = line.strip()
+        elif fence is not None and line.strip() == "```":
+            if section and fence == "```bash":
+                return "".join(block)
+            fence, block = None, []
+        elif fence is not None:
+            block.append(line)
+        elif line.startswith("#"):
+            section = line.lstrip("#").strip().startswith(heading)
+    raise AssertionError(f"no ```bash block under {heading!r} in README.md")
 
 
 def script(stack, tmp_path: Path, heading: str, subs: dict[str, str]) -> str:
@@ -196,3 +201,24 @@ def test_ostree_quick_start(stack, readme_repo, serve, tmp_path, cwd):
     refs = subprocess.run([ostree, f"--repo={cwd / 'local'}", "refs"],
                           capture_output=True, text=True, check=True).stdout.split()
     assert refs == [f"pulp:{ref}"]
+
+
+def test_follow_fails_with_the_error_of_a_failed_task(stack, readme_repo, tmp_path, cwd):
+    """The preamble's ``follow`` prints a failed task's error and exits non-zero (so a pasted
+    block under ``set -e`` stops there), and echoes a body that is no call report."""
+    require_tool("curl")
+    readme_repo("readme-broken")
+    text = script(stack, tmp_path, "Quick start", {}) + f"""
+curl $A -X POST $P/repositories/ -d '{{"id": "readme-broken", "importer_type_id": "iso_importer",
+  "importer_config": {{"feed": "http://127.0.0.1:{free_port()}/"}}}}' > /dev/null
+if curl $A -X POST $P/repositories/readme-broken/actions/sync/ -d '{{}}' | follow; then
+  exit 3
+fi
+if curl $A -X POST $P/repositories/no-such-repo/actions/sync/ -d '{{}}' | follow; then
+  exit 4
+fi
+"""
+    output = run_block(text, cwd)
+    assert [state for _id, state in task_lines(output)] == ["error"], output
+    assert re.search(r"^[0-9a-f-]{36} error \S", output, re.M), output   # with a description
+    assert '"http_status": 404' in output, output
