@@ -135,7 +135,7 @@ class IsoImporter(Importer):
                 progress.fail("isos_failed", f"{len(errors)} file(s) failed")
                 first = errors[0]
                 raise IsoDownloadError(f"{len(errors)} of {len(entries)} file(s) failed; first: "
-                                       f"{first['name']}: {first['error']['response_msg']}",
+                                       f"{first['name']}: {_describe(first['error'])}",
                                        iso_error_messages=errors[:50])
         except BaseException:
             for _, path in done:
@@ -238,6 +238,13 @@ def _error_report(exc) -> dict:
     if isinstance(exc, ContentValidationError) and "expected" in data:
         report.update(expected=data["expected"], actual=data.get("actual"))
     return report
+
+
+def _describe(report: dict) -> str:
+    """One failure in the task's description: ``HTTP 404 Not Found`` or the validation text."""
+    if report["response_code"] is None:
+        return report["response_msg"]
+    return f"HTTP {report['response_code']} {report['response_msg']}"
 
 
 class Progress:

@@ -23,9 +23,8 @@ class OSTreeSignatureError(OSTreeError):
 class Verifier:
     """A temporary GnuPG home with ``keys`` imported; use as a context manager."""
 
-    def __init__(self, keys: list[str], workdir: str):
+    def __init__(self, keys: list[str]):
         self.keys = keys
-        self.workdir = workdir
         self.home = None
 
     def __enter__(self):
@@ -33,7 +32,9 @@ class Verifier:
         if gpg is None:
             raise OSTreeSignatureError("gpg_verify is set but gpg is not installed")
         self.gpg = gpg
-        self.home = tempfile.mkdtemp(prefix="gpg-", dir=self.workdir)
+        # In the system's temp directory, not the task's scratch: gpg-agent puts its socket
+        # in the home, and a Unix socket path may not exceed 107 bytes.
+        self.home = tempfile.mkdtemp(prefix="pulp2ng-gpg-")
         os.chmod(self.home, 0o700)
         for n, key in enumerate(self.keys):
             path = os.path.join(self.home, f"key-{n}.asc")

@@ -122,7 +122,7 @@ class Ingest:
     def verify_signatures(self, keys: list[str]) -> dict[str, str]:
         """GPG-verify every walked commit; returns commit → signer fingerprint."""
         signers = {}
-        with Verifier(keys, self.staging) as verifier:
+        with Verifier(keys) as verifier:
             for checksum in sorted(self.inventory.commits):
                 signers[checksum] = verifier.verify(
                     checksum, self.load(checksum, COMMIT),

@@ -17,9 +17,16 @@ from tests.stack import Api, free_port, port_open
 API = "/pulp/api/v2"
 
 
+def run_environ() -> dict:
+    """This environment without pulp2ng settings, but with the test plugin (harness_importer)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_")}
+    env["PULP2NG_TEST_PLUGINS"] = "1"
+    return env
+
+
 def test_run_starts_database_api_workers_and_scheduler_then_stops(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_")}
+    env = run_environ()
     env.update(PULP2NG_SERVER_PORT=str(port), PULP2NG_STORAGE_DIR=str(tmp_path / "storage"),
                PULP2NG_STORAGE_STATE_DIR=str(tmp_path / "state"))
     proc = subprocess.Popen([sys.executable, "-m", "pulp2ng.cli", "run"], env=env,
@@ -110,7 +117,7 @@ class Run:
         self.port = free_port()
         self.state = tmp_path / "state"
         self.log = tmp_path / "run.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_")}
+        self.env = run_environ()
         self.env.update(PULP2NG_SERVER_PORT=str(self.port),
                         PULP2NG_STORAGE_DIR=str(tmp_path / "storage"),
                         PULP2NG_STORAGE_STATE_DIR=str(self.state))
@@ -232,7 +239,7 @@ def test_run_exits_non_zero_when_the_database_will_not_start(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_")}
+        env = run_environ()
         env.update(PULP2NG_SERVER_PORT=str(free_port()),
                    PULP2NG_STORAGE_DIR=str(tmp_path / "storage"),
                    PULP2NG_STORAGE_STATE_DIR=str(tmp_path / "state"),
