@@ -16,7 +16,7 @@ from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
-    from pulp2ng.server import auth, errors
+    from pulp2ng.server import auth, bodies, errors
     from pulp2ng.server.blueprints import BLUEPRINTS
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api = Api(app)
     errors.register_error_handlers(app)
     auth.init_auth(app, Authenticator(platform.store))
+    bodies.init_guards(app, settings.max_json_body_size)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(make_content_blueprint(platform))

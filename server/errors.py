@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from urllib.parse import quote
 
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -13,12 +14,17 @@ from pulp2ng.errors import MethodNotAllowed, NotFound, PulpError
 log = logging.getLogger(__name__)
 
 
+def href() -> str:
+    """The request path as a URL (``%00`` stays escaped, unlike ``request.path``)."""
+    return quote(request.path, safe="/:@!$&'()*+,;=-._~")
+
+
 def error_body(error: PulpError, status: int | None = None) -> dict:
     status = status or error.http_status
     body = {
         "http_status": status,
         "http_request_method": request.method,
-        "_href": request.path,
+        "_href": href(),
         "error_message": error.message,
         "exception": None,
         "traceback": None,
@@ -58,7 +64,7 @@ def register_error_handlers(app) -> None:
         body = {
             "http_status": 500,
             "http_request_method": request.method,
-            "_href": request.path,
+            "_href": href(),
             "error_message": str(error) or repr(error),
             "exception": traceback.format_exception_only(type(error), error),
             "traceback": traceback.format_tb(error.__traceback__),
