@@ -34,8 +34,8 @@ def init_guards(app, max_json_body_size: int) -> None:
 def guard_request() -> None:
     if _CONTROL.search(request.path):
         raise NotFound(f"Resource not found: {request.path!r}")
-    if request.endpoint in STREAMED_ENDPOINTS:
-        return
+    if request.routing_exception is not None or request.endpoint in STREAMED_ENDPOINTS:
+        return  # an unknown URL or method is that 404/405 whatever the body
     limit = current_app.config["PULP2NG_MAX_JSON_BODY_SIZE"]
     if request.content_length is not None and request.content_length > limit:
         raise RequestTooLarge(request.content_length, limit)
