@@ -8,6 +8,7 @@ deep, bodies above the JSON size limit, and unknown paths under the API (404, no
 """
 
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +27,7 @@ MANGLED_EXAMPLES = 8
 huge_ints = st.one_of(st.integers(min_value=1 << 63, max_value=10**40),
                       st.integers(min_value=-(10**40), max_value=-(1 << 63) - 1),
                       st.just(10**30))
+ESCAPED_CONTROL = re.compile(r"%(?:[01][0-9A-Fa-f]|7[Ff])")
 control_chars = st.one_of(st.characters(max_codepoint=0x1F), st.just("\x7f"))
 
 
@@ -67,7 +69,7 @@ def test_no_server_errors_for_generated_requests(api, repo_factory):
             except Unsatisfiable:
                 continue  # nothing to mangle (e.g. no parameters in negative mode)
     assert count > 100  # the run really exercised the API
-    assert failures == []
+    assert failures == [], "\n".join(map(repr, failures))
 
 
 def _dicts(value):
@@ -151,6 +153,8 @@ def test_no_server_errors_for_mangled_requests(api, repo_factory):
             nonlocal count
             count += 1
             path, query, content_type, raw, expected = _mangle(case, how, data)
+            if ESCAPED_CONTROL.search(path):
+                expected = 404  # generated path parameters may carry control characters too
             headers = {"Content-Type": content_type} if content_type and raw is not None else {}
             response = api.session.request(case.method, api.base + path, params=query,
                                            data=raw, headers=headers, timeout=30)
@@ -164,4 +168,4 @@ def test_no_server_errors_for_mangled_requests(api, repo_factory):
 
         run()
     assert count > 100
-    assert failures == []
+    assert failures == [], "\n".join(map(repr, failures))
