@@ -106,13 +106,13 @@ def _mangle(case, how: str, data) -> tuple[str, dict, str | None, bytes | None, 
             target[key] = data.draw(huge_ints)
         else:
             body = [*body, data.draw(huge_ints)]
-        content_type = "application/json"
+        content_type, expected = "application/json", 400
     elif how == "huge_limit_in_query":
         query[data.draw(st.sampled_from(["limit", "skip"]))] = str(data.draw(huge_ints))
     elif how == "deep_json":
         depth = data.draw(st.sampled_from([100, 1000, 5000]))
         raw = ("[" * depth + "]" * depth).encode()
-        return _path(case, params), query, "application/json", raw, None
+        return _path(case, params), query, "application/json", raw, 400
     elif how == "large_body":
         raw = b'{"fuzz": "' + b"a" * (5 << 20) + b'"}'
         return _path(case, params), query, "application/json", raw, 413
