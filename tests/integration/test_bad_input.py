@@ -151,3 +151,17 @@ def test_known_api_path_with_wrong_method_is_405(api, repo_factory):
     # Published content is read-only; unknown published paths remain 404s.
     assert_error(api.post("/pulp/harness/x/units.txt"), 405)
     assert_error(api.get("/pulp/harness/nothing/here"), 404)
+
+
+def test_control_characters_in_registry_urls_are_not_500(api):
+    """The registry apps mounted beside the API answer in their own (docker) error format."""
+    for path in ("/v2/a%00/manifests/latest", "/v2/a/manifests/%00", "/v2/a/blobs/%01",
+                 "/v2/%00/tags/list", "/extensions/v2/%00"):
+        assert api.get(path).status_code in (400, 404), path
+
+
+def test_upload_offset_beyond_any_file_is_400(api):
+    href = api.post(f"{API}/content/uploads/").json()["_href"]
+    assert_error(api.put(f"{href}{10**17}/", data=b"x"), 400)
+    assert_error(api.put(f"{href}{10**30}/", data=b"x"), 400)
+    api.delete(href)
