@@ -61,6 +61,11 @@ class Settings:
     def state_dir(self) -> Path:
         return Path(self.get("storage", "state_dir")).resolve()
 
+    @property
+    def max_json_body_size(self) -> int:
+        """Bytes a non-upload request body may have (``[server] max_json_body_size``)."""
+        return self.getint("server", "max_json_body_size")
+
 
 def load_settings(path: str | os.PathLike | None = None, environ=None) -> Settings:
     """Merge defaults, the config file and environment overrides into Settings."""

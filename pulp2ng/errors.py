@@ -13,6 +13,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     ├── ConflictingOperation (PLP0010, 409)
     ├── NotAuthenticated (PLP0025, 401)
     ├── TaskPurgeForbidden (PLP1012, 403)  InvalidTaskState (PLP1011, 400)
+    ├── NotFound (PLP0009, 404)  MethodNotAllowed (PLP0000, 405)  RequestTooLarge (PLP0000, 413)
     ├── PluginError (PLP0000, 500)  plugin failures: SyncError, PublishError (PLP0034),
     │   │                           UploadError (PLP0047), UnsupportedTypes (PLP0044, 400),
     │   │                           ContentValidationError (checksum/size/path rejected)
@@ -161,6 +162,16 @@ class NotFound(PulpError):
 
 class MethodNotAllowed(PulpError):
     code, http_status = "PLP0000", 405
+
+
+class RequestTooLarge(PulpError):
+    """A request body above ``[server] max_json_body_size``; refused before it is read."""
+
+    code, http_status = "PLP0000", 413
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"The request body ({size} bytes) exceeds the limit of {limit} bytes",
+                         size=size, limit=limit)
 
 
 class PluginError(PulpError):

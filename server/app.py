@@ -17,7 +17,7 @@ from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
-    from pulp2ng.server import auth, docs, errors
+    from pulp2ng.server import auth, bodies, docs, errors
     from pulp2ng.server.blueprints import BLUEPRINTS
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     docs.init_docs(app, api)
     errors.register_error_handlers(app)
     auth.init_auth(app, Authenticator(platform.store))
+    bodies.init_guards(app, settings.max_json_body_size)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(make_content_blueprint(platform))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import flask_smorest
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from pulp2ng.errors import InvalidJSON, InvalidType, InvalidValue, MissingValue, UnsupportedValue
+from pulp2ng.server.bodies import parse_json_body
 
 _MISSING = "Missing data for required field."
 _UNKNOWN = "Unknown field."
@@ -16,6 +17,12 @@ class PulpParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise InvalidJSON()
+
+    def _raw_load_json(self, req):
+        """The body server/bodies.py already parsed and checked, not a second parse."""
+        if not is_json_request(req) or not req.content_length:
+            return super()._raw_load_json(req)
+        return parse_json_body()
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         messages = error.messages

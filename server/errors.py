@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from urllib.parse import quote
 
 from flask import jsonify, request
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -25,12 +26,17 @@ log = logging.getLogger(__name__)
 DATABASE_FREE_PREFIXES = ("/pulp/api/v2/status/",)
 
 
+def href() -> str:
+    """The request path as a URL (``%00`` stays escaped, unlike ``request.path``)."""
+    return quote(request.path, safe="/:@!$&'()*+,;=-._~")
+
+
 def error_body(error: PulpError, status: int | None = None) -> dict:
     status = status or error.http_status
     body = {
         "http_status": status,
         "http_request_method": request.method,
-        "_href": request.path,
+        "_href": href(),
         "error_message": error.message,
         "exception": None,
         "traceback": None,
@@ -92,7 +98,7 @@ def register_error_handlers(app) -> None:
         body = {
             "http_status": 500,
             "http_request_method": request.method,
-            "_href": request.path,
+            "_href": href(),
             "error_message": str(error) or repr(error),
             "exception": traceback.format_exception_only(type(error), error),
             "traceback": traceback.format_tb(error.__traceback__),

@@ -103,8 +103,9 @@ def create_repository(platform, body: dict) -> tuple[dict, list[str]]:
 
     Returns the stored repository and warnings about config keys no plugin reads."""
     repo_id = body.get("id")
-    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
-        raise InvalidValue(["id"], "id must match ^[.\\-_A-Za-z0-9]+$")
+    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id) or not repo_id.strip("."):
+        # ``.`` and ``..`` are path segments: as default publish paths they leave the tree.
+        raise InvalidValue(["id"], "id must match ^[.\\-_A-Za-z0-9]+$ and not be only dots")
     notes = body.get("notes") or {}
     if not isinstance(notes, dict):
         raise InvalidValue(["notes"], "notes must be an object")

@@ -283,7 +283,7 @@ def _history(collection, query: dict, args) -> list[dict]:
     if limit is not None:
         try:
             limit = int(limit)
-            if limit < 1:
+            if not 1 <= limit < 1 << 63:  # MongoDB limits are signed 64-bit
                 raise ValueError
         except ValueError:
             bad.append("limit")

@@ -8,6 +8,7 @@ expire_after`` seconds are removed by the scheduler.
 
 from __future__ import annotations
 
+import errno
 import re
 import time
 import uuid
@@ -71,9 +72,16 @@ def write_chunk(platform, upload_id: str, offset_text: str, stream) -> None:
     offset = parse_offset(offset_text)
     path = upload_path(platform, upload_id)
     with open(path, "r+b") as fh:
-        fh.seek(offset)
-        while chunk := stream.read(CHUNK):
-            fh.write(chunk)
+        try:
+            fh.seek(offset)
+            while chunk := stream.read(CHUNK):
+                fh.write(chunk)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EFBIG):
+                raise
+            # An offset beyond the largest file the filesystem allows: the client's fault.
+            raise InvalidValue(["offset"], f"offset {offset} is beyond the largest file "
+                                           f"size: {exc.strerror}") from None
 
 
 def delete_upload(platform, upload_id: str) -> None:

@@ -205,10 +205,11 @@ def parse_sort(raw, name: str) -> list:
 def _non_negative_int(value, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidCriteria([name], f"{name} must be a non-negative integer")
+    # MongoDB takes signed 64-bit skips and limits; a larger one is an error, not a 500.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 63:
+        raise InvalidCriteria([name], f"{name} must be a non-negative 64-bit integer")
     return value
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from pulp2ng.content.download import Downloader
 from pulp2ng.db import orphan_guard
 from pulp2ng.db.store import association_id, batched, insert_ignoring_duplicates, now, unit_id
-from pulp2ng.errors import ConflictingOperation
+from pulp2ng.errors import ConflictingOperation, PublishError
+from pulp2ng.plugin.paths import safe_relative_path
 
 _BATCH = 1000
 
@@ -256,6 +257,7 @@ class PublishConduit(RepoConduit):
         ``published/<area>/<relative_path>`` in one atomic symlink swap, so clients see the
         old tree or the new one, never a mix."""
         root = self.storage.published_root(area)
+        relative_path = _contained(relative_path)
         versions = root / ".versions"
         versions.mkdir(exist_ok=True)
         build = versions / f"{_safe_name(relative_path)}-{uuid.uuid4().hex[:12]}"
@@ -268,8 +270,10 @@ class PublishConduit(RepoConduit):
         swap_published(root, relative_path, build)
 
     def unpublish(self, area: str, relative_path: str) -> None:
-        """Remove what ``publish_dir(area, relative_path)`` published."""
-        unpublish(self.storage.published_root(area), relative_path)
+        """Remove what ``publish_dir(area, relative_path)`` published (nothing for a path
+        that leaves the area: publish_dir never wrote there)."""
+        if safe_relative_path(str(relative_path).strip("/")) is not None:
+            unpublish(self.storage.published_root(area), relative_path.strip("/"))
 
     def link_file(self, storage_path: str, dest: Path) -> None:
         """Place a stored file in a tree being built (a hard link: no copy, no dangling)."""
@@ -307,6 +311,16 @@ def _projection(fields) -> dict | None:
     if not fields:
         return None
     return {**dict.fromkeys(fields, 1), "_content_type_id": 1}
+
+
+def _contained(relative_path: str) -> str:
+    """``relative_path`` if it stays below its published area (no ``..``, no absolute path),
+    whatever a plugin's own validation let through."""
+    safe = safe_relative_path(str(relative_path).strip("/"))
+    if safe is None:
+        raise PublishError(f"publish path {relative_path!r} leaves the published tree",
+                           relative_path=str(relative_path))
+    return safe
 
 
 def _safe_name(relative_path: str) -> str:

@@ -34,6 +34,8 @@ def check_publish_path(repo, config, config_conduit, key: str = "relative_url"):
                               or safe_relative_path(value.strip("/")) is None):
         return False, f"{key} must be a relative path without '..'"
     wanted = (value or repo["id"]).strip("/")
+    if safe_relative_path(wanted) is None:  # the repository id as default, e.g. ``..``
+        return False, f"{key} {wanted!r} is not a safe relative path"
     clash = config_conduit.get_repo_distributors_by_relative_url(key, wanted, repo["id"])
     if clash:
         return False, f"{key} {wanted!r} conflicts with repository {clash[0]['repo_id']}"

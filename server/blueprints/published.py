@@ -11,10 +11,18 @@ import os
 from pathlib import Path
 
 from flask import Blueprint, request, send_file
+from werkzeug.routing import PathConverter
 
 from pulp2ng.errors import NotFound
 
 JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
+
+
+class PublishedPathConverter(PathConverter):
+    """A path outside ``/pulp/api/``: the API's unknown URLs are then 404s for every method,
+    not 405s from this GET-only route."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
 
 
 def make_content_blueprint(platform) -> Blueprint:
@@ -26,7 +34,11 @@ def make_content_blueprint(platform) -> Blueprint:
             areas[key] = platform.storage.published_root(area)
     blp = Blueprint("content", __name__)
 
-    @blp.route("/pulp/<path:subpath>", methods=["GET", "HEAD"])
+    @blp.record_once
+    def add_converter(state):
+        state.app.url_map.converters["published"] = PublishedPathConverter
+
+    @blp.route("/pulp/<published:subpath>", methods=["GET", "HEAD"])
     def serve(subpath: str):
         for prefix in sorted(areas, key=len, reverse=True):
             if subpath == prefix or subpath.startswith(prefix + "/"):
