@@ -2,9 +2,12 @@
 
 Runs a real stack (API + 2 workers) on the embedded database, once with the embedded broker
 (kombu's MongoDB transport) and once with RabbitMQ when 127.0.0.1:5672 answers, and prints
-medians and p95s next to the Pulp 3 figures measured on this machine.
+medians and p95s next to the Pulp 3 figures measured on this machine. Each broker runs on a
+database that fsyncs before acknowledging a write (``pulp2ng run``'s default,
+``embedded_sync_on_commit``) and, with ``--compare-sync``, also on one that does not, to show
+what durability costs.
 
-    python bench/tasks.py [--rounds 60]
+    python bench/tasks.py [--rounds 60] [--compare-sync]
 """
 
 from __future__ import annotations
@@ -102,23 +105,29 @@ def report(name: str, r: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--compare-sync", action="store_true",
+                        help="also run on a database without --sync-on-commit")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="pulp2ng-bench-"))
-    db = EmbeddedDatabase(root / "db").start()
     brokers = [("embedded broker (MongoDB transport)", "")]
     if port_open("127.0.0.1", 5672):
         brokers.append(("RabbitMQ", "amqp://guest:guest@127.0.0.1:5672//"))
     else:
         print("RabbitMQ not reachable on 127.0.0.1:5672: skipping that broker")
-    try:
-        for name, broker in brokers:
-            stack = Stack(root / name.split()[0], db.url, workers=2, broker_url=broker)
-            try:
-                report(name, measure(stack, db.url, args.rounds))
-            finally:
-                stack.stop()
-    finally:
-        db.stop()
+    durability = [("fsync per write", True)] + ([("no fsync", False)] if args.compare_sync
+                                                 else [])
+    for label, sync in durability:
+        db = EmbeddedDatabase(root / f"db-{sync}", sync_on_commit=sync).start()
+        try:
+            for name, broker in brokers:
+                stack = Stack(root / f"{name.split()[0]}-{sync}", db.url, workers=2,
+                              broker_url=broker)
+                try:
+                    report(f"{name}, database {label}", measure(stack, db.url, args.rounds))
+                finally:
+                    stack.stop()
+        finally:
+            db.stop()
     return 0
 
 

@@ -38,10 +38,15 @@ def operations(api):
         yield result.ok()
 
 
-def test_no_server_errors_for_generated_requests(api, repo_factory):
-    repo_factory(id="fuzz-repo", importer_type_id="harness_importer",
+def fuzz_repository(repo_factory, repo_id: str) -> None:
+    """A repository with an importer and a distributor, so generated ids can hit real ones."""
+    repo_factory(id=repo_id, importer_type_id="harness_importer",
                  distributors=[{"distributor_type_id": "harness_distributor",
                                 "distributor_id": "fuzz-dist"}])
+
+
+def test_no_server_errors_for_generated_requests(api, repo_factory):
+    fuzz_repository(repo_factory, "fuzz-repo")
     failures = []
     count = 0
     for operation in operations(api):
@@ -136,9 +141,7 @@ MANGLERS = ["control_in_path", "huge_int_in_body", "huge_limit_in_query", "deep_
 def test_no_server_errors_for_mangled_requests(api, repo_factory):
     """Requests the document allows, broken the ways issue 16 found: never a 5xx, always a
     Pulp error body, and the status each fault calls for (404, 413) where it is certain."""
-    repo_factory(id="fuzz-repo2", importer_type_id="harness_importer",
-                 distributors=[{"distributor_type_id": "harness_distributor",
-                                "distributor_id": "fuzz-dist"}])
+    fuzz_repository(repo_factory, "fuzz-repo2")
     failures = []
     count = 0
     for operation in operations(api):
