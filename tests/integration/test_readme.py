@@ -48,11 +48,12 @@ def readme_block(heading: str) -> str:
 def script(stack, tmp_path: Path, heading: str, subs: dict[str, str]) -> str:
     """Preamble + the block under ``heading``, with addresses and paths substituted."""
     text = readme_block("Quick start") + readme_block(heading)
+    # The README's own paths first: a substituted path may itself lie under /tmp/.
+    text = text.replace("/tmp/", f"{tmp_path}/")
     for old, new in subs.items():
         assert old in text, f"{old!r} is no longer in the README block {heading!r}"
         text = text.replace(old, new)
     text = text.replace("127.0.0.1:24817", f"127.0.0.1:{stack.port}")
-    text = text.replace("/tmp/", f"{tmp_path}/")
     return "set -euo pipefail\n" + text
 
 
