@@ -2,9 +2,9 @@
 
 Each test takes a ```bash block of README.md as it is (the "## Quick start" preamble, then the
 block under "### Files", "### Python packages", "### Containers" or "### OSTree"), substitutes
-only addresses: the stack's port for 24817, a temporary directory for /tmp/, and a local
-upstream for the public one (pypi.org, Docker Hub, the OSTree placeholder), runs it with
-``bash`` under ``set -euo pipefail`` and checks what it produced, so the README cannot rot.
+only addresses: the stack's port for 24817, a temporary directory for /tmp/, a local upstream
+for a public one (pypi.org, Docker Hub) and a free port for a block's own, runs it with ``bash``
+under ``set -euo pipefail`` and checks what it produced, so the README cannot rot.
 """
 from __future__ import annotations
 
@@ -181,21 +181,18 @@ def test_containers_quick_start(stack, readme_repo, request, tmp_path, cwd):
     assert sorted(inspected["RepoTags"]) == ["1.36.1"]   # the filters left the others out
 
 
-def test_ostree_quick_start(stack, readme_repo, serve, tmp_path, cwd):
+def test_ostree_quick_start(stack, readme_repo, tmp_path, cwd):
     require_tool("curl")
     ostree = require_tool("ostree")
     ref = "fedora/39/x86_64/silverblue"
-    upstream = tmp_path / "upstream" / "repo"
-    made = subprocess.run(["bash", str(FIXTURES / "make_ostree_repo.sh"), str(upstream),
-                           "--ref", ref, "--ref", "fedora/39/aarch64/silverblue"],
-                          check=True, capture_output=True, text=True).stdout
-    head = dict(line.split() for line in made.splitlines() if line.strip())[ref]
-    feed, _log = serve(upstream)
     readme_repo("fedora")
 
-    text = script(stack, tmp_path, "OSTree", {"https://ostree.example.com/repo/": feed})
+    text = script(stack, tmp_path, "OSTree", {"tests/fixtures/": f"{FIXTURES}/",
+                                              "8002": str(free_port())})
     output = run_block(text, cwd)
     assert [state for _id, state in task_lines(output)] == ["finished", "finished"], output
+    head = subprocess.run([ostree, f"--repo={tmp_path / 'ostree-up'}", "rev-parse", ref],
+                          capture_output=True, text=True, check=True).stdout.strip()
     pulled = subprocess.run([ostree, f"--repo={cwd / 'local'}", "rev-parse", f"pulp:{ref}"],
                             capture_output=True, text=True, check=True).stdout.strip()
     assert pulled == head
