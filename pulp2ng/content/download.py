@@ -6,6 +6,13 @@ Built from the standard Pulp importer keys (``feed`` aside): ``max_downloads``, 
 ``basic_auth_username``, ``basic_auth_password``, ``connect_timeout``, ``read_timeout`` and
 ``retries``. Files stream to disk in 1 MiB chunks while being hashed; a file whose size or
 sha256 differs from what the caller expects is deleted and reported, never returned.
+
+Plugins get one from ``conduit.downloader(config)`` and import these names from
+``pulp2ng.plugin``. Thread-safety: one Downloader may be shared by the plugin's threads for
+:meth:`Downloader.get`, :meth:`~Downloader.open_url`, :meth:`~Downloader.download_one`,
+:meth:`~Downloader.retrying` and :meth:`~Downloader.pace` (they share one pooled requests
+session, as :meth:`~Downloader.download` does); consume :meth:`~Downloader.download` from one
+thread, and :meth:`~Downloader.close` only once every thread is done.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
 
 CHUNK = 1 << 20
+#: The importer keys the downloader reads; importers count them as known config keys.
 STANDARD_KEYS = (
     "max_downloads", "max_speed", "validate", "ssl_validation", "ssl_ca_cert",
     "ssl_client_cert", "ssl_client_key", "proxy_host", "proxy_port", "proxy_username",
@@ -44,7 +52,18 @@ _BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.ConnectionErr
 @dataclass
 class DownloadRequest:
     """One file to fetch. ``sha256``/``size`` are verified when given; ``data`` is the
-    caller's own payload, handed back in the result."""
+    caller's own payload, handed back in the result.
+
+    Give both whenever the upstream's metadata has them: a body larger than ``size`` is cut
+    off early, and verification is what makes the file safe to ``conduit.store_file``. The
+    importer config ``validate: false`` turns both checks off.
+
+    Attributes:
+        url (str): ``http(s)://`` or ``file://`` URL.
+        sha256 (str | None): expected hex digest.
+        size (int | None): expected size in bytes.
+        data (object): anything the caller wants back (for example its manifest entry).
+    """
 
     url: str
     sha256: str | None = None
@@ -54,6 +73,22 @@ class DownloadRequest:
 
 @dataclass
 class DownloadResult:
+    """The outcome of one :class:`DownloadRequest`; a failure is a value, never raised.
+
+    On success the file is at ``path`` (in the task's temp dir; the caller stores it with
+    ``conduit.store_file`` or deletes it). On failure ``path`` is None and ``error`` is a
+    SyncError (fetch failed), a ContentValidationError (size or checksum mismatch) or a
+    TaskCanceled; the importer decides whether one failed file fails the sync.
+
+    Attributes:
+        request (DownloadRequest): what was asked for.
+        path (Path | None): the verified file.
+        sha256 (str | None): its sha256, computed while streaming.
+        size (int): its size in bytes.
+        error (Exception | None): why it failed.
+        extra_digests (dict): other digests some callers record (empty by default).
+    """
+
     request: DownloadRequest
     path: Path | None = None
     sha256: str | None = None
@@ -63,11 +98,16 @@ class DownloadResult:
 
     @property
     def ok(self) -> bool:
+        """True when the file was fetched and verified."""
         return self.error is None
 
 
 def validate_downloader_config(config) -> str | None:
-    """Check the standard keys' types; returns a message for the first bad one, or None."""
+    """Check the standard keys' types; returns a message for the first bad one, or None.
+
+    Call it from ``Importer.validate_config`` of every importer that uses the downloader, so
+    a bad ``max_downloads`` is a 400 when the config is saved rather than a failed sync.
+    """
     for key in ("max_downloads", "connect_timeout", "read_timeout", "retries", "proxy_port"):
         value = config.get(key)
         if value is not None:
@@ -93,6 +133,19 @@ def validate_downloader_config(config) -> str | None:
 
 class Downloader:
     """Concurrent downloads sharing one pooled session. Use as a context manager.
+
+    Plugins do not build one: ``conduit.downloader(config)`` does, with the task's temp dir
+    and cancel flag. Every fetch honours ``retries`` (connection errors and HTTP 429/5xx are
+    retried with doubling pauses), the TLS, proxy and basic-auth keys, ``max_speed`` and the
+    timeouts, so importers with their own protocol should go through :meth:`get`,
+    :meth:`open_url` or :meth:`retrying` on :attr:`session` rather than a session of their
+    own. A cancel surfaces as TaskCanceled.
+
+    Attributes:
+        session (requests.Session): the pooled, configured session (auth, TLS, proxy).
+        timeout (tuple): ``(connect_timeout, read_timeout)`` for requests on ``session``.
+        max_downloads (int): how many files :meth:`download` fetches at once; also a fair
+            size for a plugin's own pool of fetching threads.
 
     Args:
         config (CallConfig): the importer's call configuration.
@@ -121,6 +174,7 @@ class Downloader:
         self.close()
 
     def close(self) -> None:
+        """Close the pooled connections and delete the private PEM files (``__exit__``)."""
         self.session.close()
         for path in self._pem_files:
             path.unlink(missing_ok=True)
@@ -176,7 +230,12 @@ class Downloader:
     # -- small documents ----------------------------------------------------------------------
 
     def get(self, url: str, headers: dict | None = None, stream: bool = False):
-        """GET with retries on connection errors and 5xx; raises SyncError otherwise."""
+        """GET with retries on connection errors and 5xx; raises SyncError otherwise.
+
+        For small documents (indexes, manifests, JSON APIs); an answer of 400 or more, after
+        the retries, raises SyncError with ``http_status``. Returns the requests response
+        (close it when ``stream``). ``file://`` URLs go through :meth:`open_url`.
+        """
         if url.startswith("file://"):
             raise SyncError(f"use open_url() for file URLs: {url}")
         response = self.retrying(lambda: self.session.get(
@@ -220,7 +279,10 @@ class Downloader:
             yield attempt == self.retries
 
     def open_url(self, url: str):
-        """A binary file-like object for ``url`` (``file://`` or HTTP), streamed."""
+        """A binary file-like object for ``url`` (``file://`` or HTTP), streamed.
+
+        Use it as a context manager for a document too big to hold or a feed that may be a
+        local path; errors are SyncError."""
         if url.startswith("file://"):
             path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
             try:

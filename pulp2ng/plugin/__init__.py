@@ -1,9 +1,9 @@
 """The plugin API: everything an importer or distributor may import from pulp2ng.
 
-Plugins import only from this package (a test enforces it), so the platform can change
-behind it. Plugins register through the entry-point groups ``pulp2ng.importers``,
+Plugins import only from this package (a convention: no test checks it yet), so the platform
+can change behind it. Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors`` (a class) and ``pulp2ng.unit_types`` (a :class:`UnitType` or a
-list of them).
+list of them). ``docs/plugin-guide.md`` walks through writing one.
 """
 
 from pulp2ng.content.download import (

@@ -3,6 +3,16 @@
 A conduit is built fresh by the platform for every sync, publish, upload or copy and handed to
 the plugin, which never touches the database or the task queue directly. All unit writes are
 bulk writes; all unit reads are one scan, never one query per unit.
+
+Threads: a plugin may run its own threads (the downloader does). From any thread it may call
+:attr:`RepoConduit.canceled`, :meth:`~RepoConduit.check_canceled`,
+:meth:`~RepoConduit.set_progress` (the task context locks it), :meth:`~RepoConduit.unit_id`,
+read :attr:`~RepoConduit.temp_dir`, :attr:`~RepoConduit.working_dir` and
+``storage.temp_path()``, and :meth:`PublishConduit.link_file` / :meth:`PublishConduit.content_path`
+(filesystem only). Everything that reads or writes units or the scratchpad, and
+:meth:`~RepoConduit.store_file` (whose durability flag :meth:`~RepoConduit.save_units`
+resets), belongs to the thread that called the plugin: threads fetch, the task thread stores.
+Enter and leave :meth:`PublishConduit.publish_dir` on the task thread too.
 """
 
 from __future__ import annotations
@@ -25,6 +35,18 @@ _BATCH = 1000
 
 class RepoConduit:
     """Shared by every conduit: the repository, its units, progress and cancellation.
+
+    Also handed as is to ``Importer.remove_units``. Unit writes go to ``repo_id`` only, and
+    count into :attr:`added_count` / :attr:`removed_count`; the platform recounts the
+    repository after the call, so plugins need not report counts.
+
+    Attributes:
+        repo_id (str): the repository this conduit writes to.
+        report_id (str): the plugin's key in the task's ``progress_report``.
+        storage (ContentStorage): content storage; plugins use ``temp_path()``,
+            ``exists(path)`` and ``path(path)``, never its private directories.
+        added_count (int): associations this conduit added.
+        removed_count (int): associations this conduit removed.
 
     Args:
         platform (Platform): the worker's platform.
@@ -49,18 +71,36 @@ class RepoConduit:
 
     @property
     def canceled(self) -> bool:
-        """True once the task was canceled; plugins stop soon after it turns true."""
+        """True once the task was canceled; plugins stop soon after it turns true.
+
+        Cheap to poll in a loop: the task's state is re-read at most every 250 ms. Safe from
+        any thread. Stop by raising :class:`~pulp2ng.errors.TaskCanceled` (or returning a
+        report with ``canceled_flag``); the task then ends ``canceled``, not ``error``.
+        """
         return self._ctx.canceled
 
     def check_canceled(self) -> None:
+        """Raise :class:`~pulp2ng.errors.TaskCanceled` if the task was canceled.
+
+        Call it between units of work (every batch, every few hundred files); safe from any
+        thread. Let the exception propagate: the platform records the cancel and cleans up.
+        """
         self._ctx.check_canceled()
 
     def set_progress(self, report: dict, force: bool = False) -> None:
-        """Publish this plugin's live progress report (throttled unless ``force``)."""
+        """Publish this plugin's live progress report (throttled unless ``force``).
+
+        ``report`` (JSON-serialisable) replaces the previous one under ``report_id`` in the
+        task's ``progress_report``; unforced updates are written at most every 250 ms, so
+        call it as often as you like, and with ``force`` at the end of each step. Safe from
+        any thread.
+        """
         self._ctx.set_progress(self.report_id, report, force=force)
 
     @property
     def working_dir(self) -> Path:
+        """Per-task scratch directory (the transfer repo's ``working_dir``); removed when the
+        task ends."""
         return self.storage.working_dir(self._ctx.task_id)
 
     @property
@@ -71,17 +111,24 @@ class RepoConduit:
 
     def downloader(self, config) -> Downloader:
         """A pooled downloader configured from the standard importer keys; partial files
-        live in :attr:`temp_dir`."""
+        live in :attr:`temp_dir`.
+
+        Use it as a context manager (``with conduit.downloader(config) as dl:``) so its
+        connections and private PEM files are released. It stops with TaskCanceled when the
+        task is canceled, and its methods may be called from the plugin's threads."""
         return Downloader(config, self.temp_dir, lambda: self.canceled)
 
     # -- scratchpad ---------------------------------------------------------------------------
 
     def get_repo_scratchpad(self) -> dict:
+        """The repository's scratchpad: a plugin's small persistent state between calls (for
+        example the last upstream revision seen). Task thread only."""
         return (self._store.repos.find_one({"_id": self.repo_id}, {"scratchpad": 1}) or {}).get(
             "scratchpad"
         ) or {}
 
     def set_repo_scratchpad(self, value: dict) -> None:
+        """Replace the whole scratchpad; prefer :meth:`update_repo_scratchpad`."""
         self._store.repos.update_one({"_id": self.repo_id}, {"$set": {"scratchpad": value}})
 
     def update_repo_scratchpad(self, values: dict) -> None:
@@ -107,14 +154,21 @@ class RepoConduit:
         return set(self._store.repo_association_ids(self.repo_id, type_id))
 
     def repo_units(self, type_id: str, fields: Iterable[str] | None = None) -> Iterator[dict]:
-        """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``)."""
+        """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``).
+
+        A lazy iterator over one scan: ask for the fields you need, and consume it on the
+        task thread. The results carry ``_content_type_id``, so they can be passed to
+        :meth:`associate_units` as they are."""
         ids = self._store.repo_association_ids(self.repo_id, type_id)
         projection = _projection(fields)
         return self._store.find_by_ids(self._store.units(type_id), ids, projection)
 
     def find_units(self, type_id: str, unit_keys: Iterable[dict],
                    fields: Iterable[str] | None = None) -> dict[str, dict]:
-        """Units of any repository with these keys, by id: what is already stored."""
+        """Units of any repository with these keys, by id: what is already stored.
+
+        Use it to skip downloading content the platform already has (check
+        ``storage.exists(unit["_storage_path"])`` too) and associate those units instead."""
         ids = {unit_id(type_id, key) for key in unit_keys}
         projection = _projection(fields)
         return {
@@ -128,7 +182,11 @@ class RepoConduit:
         """Move a verified temp file into content storage; returns its storage path.
 
         The file becomes durable before any unit referencing it is saved (``save_units``
-        flushes storage first)."""
+        flushes storage first). ``temp_path`` must be on the storage filesystem (a
+        :class:`Downloader` result, :attr:`temp_dir` or ``storage.temp_path()``) and its
+        sha256 must be ``sha256``: the platform trusts it. Content already stored is not an
+        error (the temp file is dropped). Put the returned path in the unit's
+        ``_storage_path``. Task thread only."""
         return self.storage.import_file(temp_path, type_id, sha256)
 
     def save_units(self, type_id: str, units: list[dict]) -> list[str]:
@@ -138,6 +196,11 @@ class RepoConduit:
             type_id (str): the unit type.
             units (list[dict]): unit key fields plus metadata (and ``_storage_path`` for
                 units with a file). Units whose key exists keep their stored document.
+                Pass batches (the bundled importers use 1000 a call).
+
+        Raises:
+            ConflictingOperation: a concurrent orphan cleanup deleted some of the units or
+                their files meanwhile (PLP0010); the client runs the operation again.
 
         Returns:
             list[str]: the unit ids, in the order given.
@@ -161,7 +224,10 @@ class RepoConduit:
         return [d["_id"] for d in docs]
 
     def associate_units(self, units: Iterable[dict]) -> int:
-        """Associate existing units (dicts with ``_id`` and ``_content_type_id``)."""
+        """Associate existing units (dicts with ``_id`` and ``_content_type_id``).
+
+        For units already stored (from :meth:`find_units` or a copy's source); returns the
+        number of new associations. Task thread only."""
         return self._associate(units)
 
     def _associate(self, units: Iterable[dict], recreate: dict | None = None) -> int:
@@ -217,7 +283,9 @@ class RepoConduit:
                 "orphan cleanup; run the operation again", unit_ids=missing[:20])
 
     def unassociate_units(self, type_id: str, unit_ids: Iterable[str]) -> int:
-        """Remove units from the repository (the units themselves stay, maybe as orphans)."""
+        """Remove units from the repository (the units themselves stay, maybe as orphans).
+
+        Returns the number of associations removed; task thread only."""
         ids = [association_id(self.repo_id, type_id, u) for u in unit_ids]
         removed = self._store.delete_by_ids(self._store.associations, ids)
         self.removed_count += removed
@@ -225,15 +293,20 @@ class RepoConduit:
 
 
 class SyncConduit(RepoConduit):
-    """Handed to ``Importer.sync_repo``."""
+    """Handed to ``Importer.sync_repo``; ``report_id`` is the importer type id."""
 
 
 class UploadConduit(RepoConduit):
-    """Handed to ``Importer.upload_unit``."""
+    """Handed to ``Importer.upload_unit``; the platform removes the associations it made
+    if the upload fails."""
 
 
 class ImportConduit(RepoConduit):
-    """Handed to ``Importer.import_units``: the destination repository plus the source's units."""
+    """Handed to ``Importer.import_units``: the destination repository plus the source's units.
+
+    Attributes:
+        source_repo_id (str): the repository the units are copied from (not reserved).
+    """
 
     def __init__(self, platform, ctx, repo_id: str, report_id: str, source_repo_id: str):
         super().__init__(platform, ctx, repo_id, report_id)
@@ -241,21 +314,29 @@ class ImportConduit(RepoConduit):
 
 
 class PublishConduit(RepoConduit):
-    """Handed to ``Distributor.publish_repo``: units plus atomic published trees."""
+    """Handed to ``Distributor.publish_repo``: units plus atomic published trees.
+
+    Also handed to ``Distributor.distributor_removed``; ``report_id`` is the distributor id.
+    """
 
     def __init__(self, platform, ctx, repo_id: str, report_id: str):
         super().__init__(platform, ctx, repo_id, report_id)
         self._staged: list[tuple[Path, Path]] = []
 
     def content_path(self, storage_path: str) -> Path:
-        """Absolute path of a unit's stored file."""
+        """Absolute path of a unit's stored file (``_storage_path``), for reading it."""
         return self.storage.path(storage_path)
 
     @contextlib.contextmanager
     def publish_dir(self, area: str, relative_path: str):
         """Yield an empty directory to build a tree in; on success it becomes
         ``published/<area>/<relative_path>`` in one atomic symlink swap, so clients see the
-        old tree or the new one, never a mix."""
+        old tree or the new one, never a mix.
+
+        ``area`` is one the distributor serves (its ``web_areas``) and ``relative_path`` what
+        :meth:`Distributor.publish_location` returns; a path that leaves the area raises
+        PublishError. If the block raises, the new tree is deleted and the old one stays.
+        Enter and leave it on the task thread (filling ``tree`` from threads is fine)."""
         root = self.storage.published_root(area)
         relative_path = _contained(relative_path)
         versions = root / ".versions"
@@ -276,7 +357,10 @@ class PublishConduit(RepoConduit):
             unpublish(self.storage.published_root(area), relative_path.strip("/"))
 
     def link_file(self, storage_path: str, dest: Path) -> None:
-        """Place a stored file in a tree being built (a hard link: no copy, no dangling)."""
+        """Place a stored file in a tree being built (a hard link: no copy, no dangling).
+
+        Parent directories are created; it falls back to a copy across filesystems. Safe
+        from the plugin's threads."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         src = self.content_path(storage_path)
         try:

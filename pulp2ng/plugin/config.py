@@ -9,6 +9,11 @@ _FALSE = {"false", "no", "0", "off"}
 class CallConfig:
     """The configuration a plugin sees during one call; never persisted.
 
+    Built by the platform for every hook; read it with :meth:`get` and the typed getters
+    rather than by indexing a layer, so an override wins and ``None`` falls through to the
+    next layer. Stored secrets are already decrypted here: never put a config value in a
+    report or an error message. The plugin layer is currently always empty.
+
     Args:
         defaults (dict): code defaults of the plugin class (``default_config``).
         plugin (dict): plugin-level configuration (from the server config).
@@ -20,6 +25,7 @@ class CallConfig:
         self.layers = [override or {}, repo or {}, plugin or {}, defaults or {}]
 
     def get(self, key: str, default=None):
+        """The value of ``key`` from the first layer that has it not None, else ``default``."""
         for layer in self.layers:
             if key in layer and layer[key] is not None:
                 return layer[key]
@@ -40,6 +46,8 @@ class CallConfig:
         raise ValueError(f"{key} must be a boolean, got {value!r}")
 
     def get_int(self, key: str, default: int | None = None) -> int | None:
+        """An integer (JSON number or numeric string); raises ValueError for a boolean or
+        text that is not a number, so ``validate_config`` can turn it into a message."""
         value = self.get(key)
         if value is None:
             return default
@@ -48,6 +56,7 @@ class CallConfig:
         return int(value)
 
     def keys(self) -> set:
+        """Every key set in any layer (including None values)."""
         return set().union(*self.layers)
 
     def flatten(self) -> dict:
@@ -59,8 +68,11 @@ class CallConfig:
 
     @property
     def override(self) -> dict:
+        """The request's ``override_config`` alone (for options valid for one call only)."""
         return self.layers[0]
 
     @property
     def repo(self) -> dict:
+        """The stored config alone: what the user set, without defaults (for example to tell
+        "feed missing but other keys given" apart in ``validate_config``)."""
         return self.layers[1]

@@ -10,6 +10,9 @@ def safe_relative_path(name: str) -> str | None:
 
     Rejected: empty names, absolute paths, ``..`` segments, backslashes, NUL and control
     characters, and names that normalise to something else (``a//b``, ``./a``).
+
+    Use it on every name that comes from an upstream, an upload or a config before it
+    becomes part of a path in storage or a published tree.
     """
     if not isinstance(name, str) or not name or name.startswith("/"):
         return None
@@ -28,6 +31,8 @@ def check_publish_path(repo, config, config_conduit, key: str = "relative_url"):
     It must be a safe relative path and must not overlap the path another repository's
     distributor of the same type publishes to. Returns ``(True, None)`` or ``(False, why)``,
     the shape ``validate_config`` returns.
+
+    Call it from ``Distributor.validate_config`` with the ``config_conduit`` it receives.
     """
     value = config.get(key)
     if value is not None and (not isinstance(value, str) or value.startswith("/")
