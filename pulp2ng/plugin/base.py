@@ -132,6 +132,13 @@ class Distributor:
     default_config: dict = {}
     #: As :attr:`Importer.config_keys`, without the downloader's keys.
     config_keys: tuple | None = None
+    #: URL prefix → published area (``{"/pulp/isos/": "isos"}``): the platform serves the
+    #: area's published trees under the prefix (``server/blueprints/published.py``).
+    web_areas: dict = {}
+    #: URL prefix → factory (``{"/v2": make_app}``): the factory receives the content
+    #: storage and returns a WSGI app the server mounts at that prefix, beside the REST API
+    #: (``server/app.py``; the container registry API is one).
+    web_apps: dict = {}
 
     @classmethod
     def metadata(cls) -> dict:
@@ -142,6 +149,8 @@ class Distributor:
         return _known_keys(cls)
 
     def validate_config(self, repo, config, config_conduit) -> tuple[bool, str | None]:
+        """Return ``(True, None)`` or ``(False, "why")``; ``config_conduit`` is a
+        :class:`~pulp2ng.plugin.conduits.ConfigConduit` (other repositories' distributors)."""
         return True, None
 
     def distributor_added(self, repo, config) -> None:
