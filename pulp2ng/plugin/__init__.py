@@ -3,7 +3,9 @@
 Plugins import from pulp2ng only this package and the type plugins (``pulp2ng.importers.*``,
 ``pulp2ng.distributors.*``), so the platform can change behind it; a distributor may use its
 type's format libraries under ``importers/<type>/`` but never the importer class module
-(``importer.py``). tests/unit/test_plugin_boundary.py enforces both. Plugins register through the entry-point groups ``pulp2ng.importers``,
+(``importer.py``). tests/unit/test_plugin_boundary.py enforces both.
+
+Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors`` (a class) and ``pulp2ng.unit_types`` (a :class:`UnitType` or a
 list of them).
 """
