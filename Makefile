@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench clean
 
-$(STAMP): setup.cfg pyproject.toml tests/plugins/setup.cfg
+$(STAMP): setup.cfg setup.py pyproject.toml tests/plugins/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' -e tests/plugins

@@ -66,7 +66,7 @@ def mount_plugin_apps(app, platform) -> None:
 
     mounts = {}
     for cls in platform.plugins.distributors.values():
-        for prefix, factory in getattr(cls, "web_apps", {}).items():
+        for prefix, factory in cls.web_apps.items():
             mounts[prefix.rstrip("/")] = factory(platform.storage)
     if mounts:
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)

@@ -26,6 +26,7 @@ from pulp2ng.errors import (
     PulpError,
     UnknownPluginType,
 )
+from pulp2ng.plugin.conduits import ConfigConduit
 from pulp2ng.plugin.config import CallConfig
 from pulp2ng.secrets import keep_masked
 from pulp2ng.tasking import tags
@@ -460,27 +461,6 @@ def _distributor_class(platform, type_id):
 def distributor_call_config(platform, cls, stored: dict, override=None) -> CallConfig:
     return CallConfig(cls.default_config, {}, platform.secrets.open(stored or {}),
                       platform.secrets.open(override) if override else override)
-
-
-class ConfigConduit:
-    """Lets a distributor check its config against the other repositories' distributors."""
-
-    def __init__(self, platform, distributor_type_id: str):
-        self._platform = platform
-        self.distributor_type_id = distributor_type_id
-
-    def get_repo_distributors_by_relative_url(self, key: str, value: str, repo_id: str):
-        """Distributors of this type in *other* repositories whose ``config[key]`` is
-        ``value``, a parent of it, or under it (published paths must not overlap)."""
-        value = value.strip("/")
-        found = []
-        for dist in self._platform.store.distributors.find(
-            {"distributor_type_id": self.distributor_type_id, "repo_id": {"$ne": repo_id}}
-        ):
-            other = str((dist.get("config") or {}).get(key) or dist["repo_id"]).strip("/")
-            if other == value or other.startswith(value + "/") or value.startswith(other + "/"):
-                found.append(dist)
-        return found
 
 
 def _new_distributor(platform, repo, spec: dict) -> dict:

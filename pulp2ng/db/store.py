@@ -226,6 +226,12 @@ class Store:
     def find_distributors(self, repo_id: str) -> list[dict]:
         return list(self.distributors.find({"repo_id": repo_id}).sort("_id", 1))
 
+    def other_repos_distributors(self, distributor_type_id: str, repo_id: str) -> Iterator[dict]:
+        """Distributors of ``distributor_type_id`` attached to repositories other than
+        ``repo_id``."""
+        return self.distributors.find(
+            {"distributor_type_id": distributor_type_id, "repo_id": {"$ne": repo_id}})
+
     # -- units and associations ----------------------------------------------------------------
 
     def find_by_ids(self, collection, ids: Iterable[str], projection=None) -> Iterator[dict]:

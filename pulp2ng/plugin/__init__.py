@@ -1,7 +1,11 @@
 """The plugin API: everything an importer or distributor may import from pulp2ng.
 
-Plugins import only from this package (a convention: no test checks it yet), so the platform
-can change behind it. Plugins register through the entry-point groups ``pulp2ng.importers``,
+Plugins import from pulp2ng only this package and the type plugins (``pulp2ng.importers.*``,
+``pulp2ng.distributors.*``), so the platform can change behind it; a distributor may use its
+type's format libraries under ``importers/<type>/`` but never the importer class module
+(``importer.py``). tests/unit/test_plugin_boundary.py enforces both.
+
+Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors`` (a class) and ``pulp2ng.unit_types`` (a :class:`UnitType` or a
 list of them). ``docs/plugin-guide.md`` walks through writing one.
 """
@@ -25,6 +29,7 @@ from pulp2ng.errors import (
 )
 from pulp2ng.plugin.base import Distributor, Importer, PublishReport, SyncReport, UnitType
 from pulp2ng.plugin.conduits import (
+    ConfigConduit,
     ImportConduit,
     PublishConduit,
     RepoConduit,
@@ -36,6 +41,7 @@ from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
 
 __all__ = [
     "CallConfig",
+    "ConfigConduit",
     "ContentValidationError",
     "Distributor",
     "DownloadRequest",

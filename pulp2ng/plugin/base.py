@@ -220,9 +220,13 @@ class Distributor:
     default_config: dict = {}
     #: As :attr:`Importer.config_keys`, without the downloader's keys.
     config_keys: tuple | None = None
-    # Optional class attributes the web server reads at startup (not declared here):
-    # ``web_areas`` = {"/pulp/<prefix>/": "<area>"} serves ``published/<area>/`` statically;
-    # ``web_apps`` = {"/v2": factory} mounts ``factory(storage)``, a WSGI app, at the root.
+    #: URL prefix → published area (``{"/pulp/isos/": "isos"}``): the platform serves the
+    #: area's published trees under the prefix (``server/blueprints/published.py``).
+    web_areas: dict = {}
+    #: URL prefix → factory (``{"/v2": make_app}``): the factory receives the content
+    #: storage and returns a WSGI app the server mounts at that prefix, beside the REST API
+    #: (``server/app.py``; the container registry API is one).
+    web_apps: dict = {}
 
     @classmethod
     def metadata(cls) -> dict:
@@ -239,8 +243,9 @@ class Distributor:
     def validate_config(self, repo, config, config_conduit) -> tuple[bool, str | None]:
         """Return ``(True, None)`` or ``(False, "why")``; called before any config is saved.
 
-        As :meth:`Importer.validate_config` (API process, no reservation, no side effects),
-        plus ``config_conduit`` to look at other repositories' distributors of this type:
+        As :meth:`Importer.validate_config` (no reservation, no side effects), plus
+        ``config_conduit``, a :class:`~pulp2ng.plugin.conduits.ConfigConduit` on other
+        repositories' distributors of this type:
         :func:`~pulp2ng.plugin.paths.check_publish_path` uses it so two repositories never
         publish to overlapping paths.
         """

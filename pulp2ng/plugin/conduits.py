@@ -33,6 +33,27 @@ from pulp2ng.plugin.paths import safe_relative_path
 _BATCH = 1000
 
 
+class ConfigConduit:
+    """What :meth:`Distributor.validate_config` receives: lets a distributor check its
+    config against the other repositories' distributors of its type."""
+
+    def __init__(self, platform, distributor_type_id: str):
+        self._platform = platform
+        self.distributor_type_id = distributor_type_id
+
+    def get_repo_distributors_by_relative_url(self, key: str, value: str, repo_id: str):
+        """Distributors of this type in *other* repositories whose ``config[key]`` is
+        ``value``, a parent of it, or under it (published paths must not overlap)."""
+        value = value.strip("/")
+        found = []
+        for dist in self._platform.store.other_repos_distributors(self.distributor_type_id,
+                                                                  repo_id):
+            other = str((dist.get("config") or {}).get(key) or dist["repo_id"]).strip("/")
+            if other == value or other.startswith(value + "/") or value.startswith(other + "/"):
+                found.append(dist)
+        return found
+
+
 class RepoConduit:
     """Shared by every conduit: the repository, its units, progress and cancellation.
 

@@ -28,7 +28,7 @@ class PublishedPathConverter(PathConverter):
 def make_content_blueprint(platform) -> Blueprint:
     areas: dict[str, Path] = {}
     for cls in platform.plugins.distributors.values():
-        for prefix, area in getattr(cls, "web_areas", {}).items():
+        for prefix, area in cls.web_areas.items():
             key = prefix.strip("/")
             key = key[len("pulp/"):] if key.startswith("pulp/") else key
             areas[key] = platform.storage.published_root(area)

@@ -1,22 +1,47 @@
 """A regular (non-editable) install imports under ``pulp2ng.*`` and starts."""
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 import time
+from pathlib import Path
 
 import requests
 
 from tests.stack import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Source folder → import name (setup.py's package_dir).
+SOURCE_ROOTS = {"pulp2ng": "pulp2ng", "server": "pulp2ng.server",
+                "importers": "pulp2ng.importers", "distributors": "pulp2ng.distributors"}
+
+
+def source_modules() -> list[str]:
+    """The import name of every module in the source tree."""
+    names = []
+    for folder, package in SOURCE_ROOTS.items():
+        base = Path(ROOT, folder)
+        for path in base.rglob("*.py"):
+            if "__pycache__" in path.parts:
+                continue
+            parts = list(path.relative_to(base).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            names.append(".".join([package, *parts]))
+    return sorted(names)
 
 
 def test_wheel_installs_imports_and_starts(tmp_path, database):
+    # Built from a copy without the checkout's build/ (setuptools' build/lib keeps files from
+    # earlier builds and would put a module the packaging now misses back into the wheel).
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "var", "*.egg-info", "__pycache__", "tests"))
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(dist),
-                    ROOT], check=True, capture_output=True)
+                    str(src)], check=True, capture_output=True)
     [wheel] = list(dist.glob("pulp2ng-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -36,6 +61,22 @@ def test_wheel_installs_imports_and_starts(tmp_path, database):
          "print(pulp2ng.__file__); print(load_settings().get('server', 'host'))"],
         check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
     assert probe[0].startswith(str(venv)) and probe[1] == "127.0.0.1"
+    # Every module of the source tree is in the wheel: a package the packaging misses
+    # passes the rest of the suite (an editable install) and breaks only ``pip install .``.
+    modules = source_modules()
+    assert "pulp2ng.content.download" in modules and "pulp2ng.server.blueprints" in modules
+    imported = subprocess.run(
+        [str(venv / "bin/python"), "-c",
+         "import importlib, sys\n"
+         "for name in sys.argv[1:]:\n"
+         "    try:\n"
+         "        print(name, importlib.import_module(name).__file__)\n"
+         "    except ImportError as exc:\n"
+         "        print(name, 'MISSING', exc)\n", *modules],
+        check=True, capture_output=True, text=True, cwd=tmp_path).stdout.splitlines()
+    not_installed = [line for line in imported
+                     if not line.split(" ", 1)[1].startswith(str(venv))]
+    assert len(imported) == len(modules) and not_installed == []
 
     port = free_port()
     env = {**os.environ, "PULP2NG_DATABASE_URL": database, "PULP2NG_DATABASE_NAME": "wheel",
