@@ -315,10 +315,11 @@ def _history(collection, query: dict, args) -> list[dict]:
     return [rep.history_entry(d) for d in cursor]
 
 
-def record_lost(platform, kind: str, task: dict, error: Exception) -> None:
+def record_lost(platform, task: dict, error: Exception) -> None:
     """The ``error`` history entry of a sync or publish whose worker died mid-task (the task
     itself could not write one). Counts are null, as for any sync that raised; the content
     counts are recounted from what the associations hold now."""
+    kind = "sync" if task["task_type"] == sync_task.task_name else "publish"
     store = platform.store
     kwargs = task.get("kwargs") or {}
     repo_id = kwargs.get("repo_id")
