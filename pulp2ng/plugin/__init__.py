@@ -9,9 +9,11 @@ list of them).
 from pulp2ng.content.download import (
     SECRET_KEYS,
     STANDARD_KEYS,
+    BodyBrokenError,
     DownloadRequest,
     DownloadResult,
     Downloader,
+    fetch_to_file,
     validate_downloader_config,
 )
 from pulp2ng.errors import (
@@ -35,6 +37,7 @@ from pulp2ng.plugin.config import CallConfig
 from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
 
 __all__ = [
+    "BodyBrokenError",
     "CallConfig",
     "ContentValidationError",
     "Distributor",
@@ -59,6 +62,7 @@ __all__ = [
     "UploadConduit",
     "UploadError",
     "check_publish_path",
+    "fetch_to_file",
     "safe_relative_path",
     "validate_downloader_config",
 ]
