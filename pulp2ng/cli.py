@@ -63,7 +63,7 @@ def cmd_worker(settings, args) -> int:
 
 
 def cmd_scheduler(settings, args) -> int:
-    from pulp2ng.tasking.scheduler import run_scheduler
+    from pulp2ng.scheduler import run_scheduler
 
     return run_scheduler(settings, f"scheduler@{socket.gethostname()}")
 

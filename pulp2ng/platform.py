@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+import pulp2ng.task_types  # noqa: F401  (every task type is registered where a platform runs)
 from pulp2ng.config import Settings, load_settings
 from pulp2ng.content.storage import ContentStorage
 from pulp2ng.db.store import Store, connect

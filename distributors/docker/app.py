@@ -42,6 +42,9 @@ def _json(doc: dict, link: str | None = None) -> Response:
 class RegistryApp:
     """WSGI app answering GET/HEAD of the registry API from ``published/docker``."""
 
+    #: Headers that every response carries unless :meth:`dispatch` set them itself.
+    default_headers: dict[str, str] = API_HEADERS
+
     def __init__(self, storage):
         self.root = Path(storage.published_root(AREA))
         self._indexes: dict[str, tuple[str, dict]] = {}
@@ -52,7 +55,8 @@ class RegistryApp:
             response = _error("UNSUPPORTED")
         else:
             response = self.dispatch(request)
-        response.headers.setdefault("Docker-Distribution-API-Version", "registry/2.0")
+        for header, value in self.default_headers.items():
+            response.headers.setdefault(header, value)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:

@@ -25,15 +25,10 @@ SIGSTORE_ROUTE = re.compile(
 
 
 class _SignatureApp(RegistryApp):
-    """Shares the published trees (and their index cache) with the registry API."""
+    """Shares the published trees (and their index cache) with the registry API, and its
+    GET/HEAD-only ``__call__``; these answers are no registry API's, so bear none of its headers."""
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        if request.method not in ("GET", "HEAD"):
-            response = _error("UNSUPPORTED")
-        else:
-            response = self.dispatch(request)
-        return response(environ, start_response)
+    default_headers: dict[str, str] = {}
 
     def _signatures(self, name: str, digest: str):
         tree, index = self._load(name)

@@ -7,17 +7,16 @@ Pulp 2 never did for blobs.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
 import requests
-import urllib3
+
+from pulp2ng.plugin import BodyBrokenError, ContentValidationError, fetch_to_file
 
 from . import mediatypes as mt
 from .errors import (
@@ -29,7 +28,6 @@ from .errors import (
 )
 from .manifests import compute_digest, detect_media_type, verify_digest
 
-CHUNK_SIZE = 1 << 20
 MAX_MANIFEST_BYTES = 4 << 20  # registries refuse bigger ones; bounds memory on a hostile feed
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds, as requests takes it
 API_VERSION = "registry/2.0"
@@ -89,58 +87,6 @@ def _error_detail(resp: requests.Response) -> str:
         return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
     except (ValueError, AttributeError):
         return raw[:200].decode("utf-8", "replace").strip()
-
-
-class BodyBrokenError(requests.ConnectionError):
-    """A response body that broke off mid-transfer (reset, or shorter than Content-Length).
-
-    It is a connection error, so the retry policy, which retries those, fetches it again.
-    """
-
-
-class _PartFile:
-    """A hashed temporary file next to ``dest`` that becomes ``dest`` only on :meth:`commit`.
-
-    :meth:`restart` empties it for another try; leaving the ``with`` block removes it unless
-    it was committed, so ``dest`` never holds a partial blob.
-    """
-
-    def __init__(self, dest: str | os.PathLike, algorithm: str):
-        self.dest = os.fspath(dest)
-        self.algorithm = algorithm
-        directory = os.path.dirname(os.path.abspath(self.dest))
-        os.makedirs(directory, exist_ok=True)
-        fd, self.path = tempfile.mkstemp(dir=directory, prefix=".blob-", suffix=".part")
-        self.file = os.fdopen(fd, "wb")
-        self.restart()
-
-    def restart(self) -> None:
-        self.file.seek(0)
-        self.file.truncate()
-        self.hasher = hashlib.new(self.algorithm)
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self.hasher.update(chunk)
-        self.file.write(chunk)
-        self.size += len(chunk)
-
-    @property
-    def digest(self) -> str:
-        return f"{self.algorithm}:{self.hasher.hexdigest()}"
-
-    def commit(self) -> None:
-        self.file.close()
-        os.replace(self.path, self.dest)
-        self.path = None
-
-    def __enter__(self) -> "_PartFile":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.file.close()
-        if self.path is not None:
-            os.unlink(self.path)
 
 
 class RegistryClient:
@@ -214,21 +160,18 @@ class RegistryClient:
     def _raw(self, method, url, scope, headers=None, stream=False) -> requests.Response:
         return self._retried(lambda: self._request(method, url, scope, headers, stream), url)
 
-    def _send(self, method, url, scope, headers=None, stream=False,
-              retry=True) -> requests.Response:
+    def _send(self, method, url, scope, headers=None, stream=False) -> requests.Response:
         """Send a request, answering one 401 challenge (new token or Basic) and retrying once.
 
-        A second 401/403 means the credentials or token were refused. ``retry=False`` sends
-        each request once, for a caller that retries the whole exchange itself.
+        A second 401/403 means the credentials or token were refused.
         """
-        send = self._raw if retry else self._request
-        resp = send(method, url, scope, headers, stream)
+        resp = self._raw(method, url, scope, headers, stream)
         if resp.status_code != 401:
             return resp
         challenge = resp.headers.get("WWW-Authenticate", "")
         resp.close()
         self._authenticate(challenge, scope, url)
-        resp = send(method, url, scope, headers, stream)
+        resp = self._raw(method, url, scope, headers, stream)
         if resp.status_code in (401, 403):
             detail = _error_detail(resp)
             resp.close()
@@ -449,42 +392,25 @@ class RegistryClient:
             DigestMismatchError: the bytes hash to something else (nothing is left behind).
             RegistryError: the body still broke off on the last try.
         """
-        algorithm = _check_digest_format(digest).partition(":")[0]
+        _check_digest_format(digest)
         url = self._url(f"/v2/{name}/blobs/{digest}")
         scope = self.repository_scope(name)
-        with _PartFile(dest_path, algorithm) as part:
-            resp = self._retried(lambda: self._try_blob(url, scope, part), url)
+        served_from = [url]  # where the last try's body came from (redirects are followed)
+
+        def open_body() -> requests.Response:
+            resp = self._send("GET", url, scope, {"Accept-Encoding": "identity"}, stream=True)
             self._check(resp, f"blob {digest} of {name}")
-            if part.digest != digest:
-                raise DigestMismatchError(digest, part.digest, url=resp.url)
-            part.commit()
-        return part.size
+            served_from[0] = resp.url
+            return resp
 
-    def _try_blob(self, url: str, scope: str, part: "_PartFile") -> requests.Response:
-        """One try: empty ``part``, GET the blob and stream a successful body into it.
-
-        An error status is returned unread, for the retry policy and then :meth:`_check`.
-        """
-        part.restart()
-        resp = self._send("GET", url, scope, {"Accept-Encoding": "identity"}, stream=True,
-                          retry=False)
-        if resp.ok:
-            with resp:
-                self._stream_to(resp, part)
-        return resp
-
-    def _stream_to(self, resp: requests.Response, part: "_PartFile") -> None:
-        """Copy the undecoded body in 1 MiB chunks; a body cut short is a BodyBrokenError."""
-        started = time.monotonic()
         try:
-            for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
-                part.write(chunk)
-                self.pace(started, part.size)
-        except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
-            announced = resp.headers.get("Content-Length")
-            of = f" of {announced}" if announced else ""
-            raise BodyBrokenError(f"download of {resp.url} broke off after {part.size}{of} "
-                                  f"bytes: {exc}") from exc
+            # The exact bytes, undecoded: they are what the digest names.
+            _, size = fetch_to_file(open_body, dest_path, url=url, digest=digest,
+                                    decode_content=False, retrying=self._retried, pace=self.pace)
+        except ContentValidationError as exc:
+            actual = f"{digest.partition(':')[0]}:{exc.data['actual']}"
+            raise DigestMismatchError(digest, actual, url=served_from[0]) from None
+        return size
 
     def get_signatures(self, name: str, digest: str) -> list[dict]:
         """Fetch atomic signatures through the registry signature extension.

@@ -18,10 +18,11 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
+
+from pulp2ng.plugin import fetch_to_file as stream_to_file
 
 from . import archive
 from .archive import COMMIT, COMMITMETA, DIRMETA, DIRTREE, FILEZ, Commit, DirTree, object_path
@@ -111,8 +112,8 @@ def make_http_fetchers(base_url: str, session=None, timeout: float = 60.0,
         base_url: the repository URL (the directory holding ``config``).
         session: a ``requests.Session`` carrying TLS/proxy/auth settings; a new one if None.
         timeout: per-request timeout in seconds.
-        retrying: ``retrying(send, url)`` runs each request under a retry policy
-            (``Downloader.retrying``); by default a request is tried once.
+        retrying: ``retrying(send, url)`` runs each request, and each file whose body broke
+            off, under a retry policy (``Downloader.retrying``); by default each is tried once.
         pace: ``pace(started, size)`` keeps a body under a speed limit (``Downloader.pace``).
 
     Returns:
@@ -140,12 +141,8 @@ def make_http_fetchers(base_url: str, session=None, timeout: float = 60.0,
         return get(relpath, False).content
 
     def fetch_to_file(relpath: str, dest_path: str) -> None:
-        with get(relpath, True) as resp, open(dest_path, "wb") as fh:
-            started, size = time.monotonic(), 0
-            for chunk in resp.iter_content(archive.CHUNK):
-                fh.write(chunk)
-                size += len(chunk)
-                pace(started, size)
+        stream_to_file(lambda: get(relpath, True), dest_path, url=base + relpath,
+                       retrying=retrying, pace=pace, chunk_size=archive.CHUNK)
 
     return fetch_bytes, fetch_to_file
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,7 +262,8 @@ class Downloader:
                 if last:
                     raise SyncError(f"Could not fetch {url}: {exc}", url=url) from None
                 continue
-            if response.status_code not in _RETRY_STATUSES or last:
+            # ``send`` may return what it fetched instead of a response (see fetch_to_file).
+            if getattr(response, "status_code", None) not in _RETRY_STATUSES or last:
                 return response
             response.close()
         raise AssertionError("unreachable")
@@ -289,9 +291,7 @@ class Downloader:
                 return open(path, "rb")
             except OSError as exc:
                 raise SyncError(f"Could not open {url}: {exc.strerror}", url=url) from None
-        response = self.get(url, stream=True)
-        response.raw.decode_content = True
-        return _ClosingRaw(response)
+        return _ClosingRaw(self.get(url, stream=True))
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -329,8 +329,11 @@ class Downloader:
         """Stream one file into ``temp_dir`` and verify it; never raises for the file."""
         dest = self.temp_dir / f"dl-{os.urandom(12).hex()}"
         try:
-            digest, size = self._fetch(req, dest)
-            self._verify(req, digest, size)
+            checked = self.validate and req.sha256 is not None
+            digest, size = self.fetch_to_file(
+                lambda: self.open_url(req.url), dest, url=req.url,
+                digest=f"sha256:{req.sha256.lower()}" if checked else None,
+                size=req.size if self.validate else None)
             return DownloadResult(req, dest, digest, size)
         except TaskCanceled:
             dest.unlink(missing_ok=True)
@@ -341,37 +344,19 @@ class Downloader:
                 exc = SyncError(f"Could not fetch {req.url}: {exc}", url=req.url)
             return DownloadResult(req, error=exc)
 
-    def _fetch(self, req: DownloadRequest, dest: Path) -> tuple[str, int]:
-        """Stream ``req`` into ``dest``; a connection lost mid-body starts it over (``retries``)."""
-        for last in self._attempts():
-            try:
-                with self.open_url(req.url) as body:
-                    return self._write(body, dest, req)
-            except _BODY_ERRORS:
-                if last:
-                    raise
-        raise AssertionError("unreachable")
+    def fetch_to_file(self, open_body: Callable, dest: os.PathLike, *, url: str,
+                      digest: str | None = None, size: int | None = None,
+                      decode_content: bool = True) -> tuple[str, int]:
+        """:func:`fetch_to_file` under this downloader's ``retries``, ``max_speed`` and cancel.
 
-    def _write(self, body, dest: Path, req: DownloadRequest) -> tuple[str, int]:
-        sha = hashlib.sha256()
-        size = 0
-        started = time.monotonic()
-        limit = req.size if (req.size is not None and self.validate) else None
+        The one way a plugin streams an HTTP body into a file: for a client with its own
+        protocol on :attr:`session` (``open_body`` makes the request), and for :meth:`download`.
+        """
         # Throttled downloads read small chunks so the pace is smooth and cancel is prompt.
         chunk_size = CHUNK if not self.max_speed else max(4096, min(CHUNK, int(self.max_speed / 10)))
-        with open(dest, "wb") as out:
-            while chunk := body.read(chunk_size):
-                size += len(chunk)
-                if limit is not None and size > limit:
-                    raise ContentValidationError(
-                        f"{req.url} is larger than the expected {limit} bytes", url=req.url
-                    )
-                sha.update(chunk)
-                out.write(chunk)
-                self.pace(started, size)
-                if self.canceled():
-                    raise TaskCanceled()
-        return sha.hexdigest(), size
+        return fetch_to_file(open_body, dest, url=url, digest=digest, size=size,
+                             decode_content=decode_content, retrying=self.retrying,
+                             pace=self.pace, canceled=self.canceled, chunk_size=chunk_size)
 
     def pace(self, started: float, size: int) -> None:
         """Sleep until ``size`` bytes read since ``started`` fit ``max_speed`` (if set), in
@@ -383,31 +368,139 @@ class Downloader:
                 raise TaskCanceled()
             time.sleep(min(ahead, 0.1))
 
-    def _verify(self, req: DownloadRequest, digest: str, size: int) -> None:
-        if not self.validate:
+
+class BodyBrokenError(requests.ConnectionError):
+    """A response body that broke off mid-transfer (reset, or shorter than Content-Length).
+
+    It is a connection error, so the retry policy, which retries those, fetches it again.
+    """
+
+
+def fetch_to_file(open_body: Callable, dest: os.PathLike, *, url: str, digest: str | None = None,
+                  size: int | None = None, decode_content: bool = True,
+                  retrying: Callable | None = None, pace: Callable | None = None,
+                  canceled: Callable[[], bool] | None = None,
+                  chunk_size: int = CHUNK) -> tuple[str, int]:
+    """Stream the body that ``open_body()`` opens into ``dest``; returns ``(hex digest, size)``.
+
+    ``open_body()`` makes the request (raising for an error answer) and returns a streamed
+    :class:`requests.Response` (read as is unless ``decode_content``) or a binary file-like
+    object to use in ``with``. The bytes are hashed into a ``.part`` file next to ``dest``
+    that becomes ``dest`` only once complete and, where given, of ``size`` bytes and of
+    ``digest`` (``algorithm:hex``, sha256 unless told): ``dest`` never holds a partial or wrong
+    file, and nothing is left behind (ContentValidationError). A body that breaks off is a
+    :class:`BodyBrokenError`, and is fetched again from the start under
+    ``retrying(send, url)`` (:meth:`Downloader.retrying`; tried once if None). ``pace(started,
+    size)`` keeps to a speed limit (:meth:`Downloader.pace`); ``canceled()`` is asked after
+    each chunk.
+    """
+    algorithm, _, expected = digest.rpartition(":") if digest else ("sha256", "", None)
+    retrying = retrying or (lambda send, url: send())
+
+    def attempt() -> _PartFile:
+        part.restart()
+        opened = open_body()
+        if isinstance(opened, requests.Response):
+            opened = _ClosingRaw(opened, decode_content)
+        with opened as body:
+            _copy(body, part, url, size, chunk_size, pace, canceled)
+        return part
+
+    with _PartFile(dest, algorithm or "sha256") as part:
+        retrying(attempt, url)
+        if size is not None and part.size != size:
+            raise ContentValidationError(
+                f"Size mismatch for {url}: expected {size} bytes, got {part.size}",
+                url=url, expected=size, actual=part.size,
+            )
+        actual = part.hasher.hexdigest()
+        if expected is not None and actual != expected:
+            raise ContentValidationError(
+                f"Checksum mismatch for {url}: expected {part.hasher.name} {expected}, "
+                f"got {actual}", url=url, expected=expected, actual=actual,
+            )
+        part.commit()
+    return actual, part.size
+
+
+def _copy(body, part: _PartFile, url: str, limit: int | None, chunk_size: int, pace, canceled):
+    """Copy ``body`` into ``part``; a body that breaks off is a BodyBrokenError."""
+    started = time.monotonic()
+    while True:
+        try:
+            chunk = body.read(chunk_size)
+        except _BODY_ERRORS as exc:
+            announced = getattr(body, "announced", None)
+            of = f" of {announced}" if announced else ""
+            raise BodyBrokenError(f"download of {getattr(body, 'url', url)} broke off after "
+                                  f"{part.size}{of} bytes: {exc}") from exc
+        if not chunk:
             return
-        if req.size is not None and size != req.size:
+        if limit is not None and part.size + len(chunk) > limit:
             raise ContentValidationError(
-                f"Size mismatch for {req.url}: expected {req.size} bytes, got {size}",
-                url=req.url, expected=req.size, actual=size,
+                f"{url} is larger than the expected {limit} bytes", url=url
             )
-        if req.sha256 is not None and digest != req.sha256.lower():
-            raise ContentValidationError(
-                f"Checksum mismatch for {req.url}: expected sha256 {req.sha256}, got {digest}",
-                url=req.url, expected=req.sha256, actual=digest,
-            )
+        part.write(chunk)
+        if pace:
+            pace(started, part.size)
+        if canceled and canceled():
+            raise TaskCanceled()
+
+
+class _PartFile:
+    """A hashed temporary file next to ``dest`` that becomes ``dest`` only on :meth:`commit`.
+
+    :meth:`restart` empties it for another try; leaving the ``with`` block removes it unless
+    it was committed, so ``dest`` never holds a partial file.
+    """
+
+    def __init__(self, dest: os.PathLike, algorithm: str):
+        self.dest = os.fspath(dest)
+        self.algorithm = algorithm
+        directory, name = os.path.split(os.path.abspath(self.dest))
+        os.makedirs(directory, exist_ok=True)
+        fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{name}-", suffix=".part")
+        self.file = os.fdopen(fd, "wb")
+        self.restart()
+
+    def restart(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.hasher = hashlib.new(self.algorithm)
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.path, self.dest)
+        self.path = None
+
+    def __enter__(self) -> "_PartFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
+        if self.path is not None:
+            os.unlink(self.path)
 
 
 class _ClosingRaw:
     """Adapts a streamed requests response to ``with ... as fh: fh.read(n)``; a body read to
     the end hands its connection back to the pool instead of closing it."""
 
-    def __init__(self, response):
+    def __init__(self, response, decode_content: bool = True):
         self.response = response
+        self.decode_content = decode_content
         self.eof = False
+        self.url = response.url
+        self.announced = response.headers.get("Content-Length")
 
     def read(self, n: int = -1) -> bytes:
-        data = self.response.raw.read(n)
+        data = self.response.raw.read(n, decode_content=self.decode_content)
         self.eof = self.eof or not data
         return data
 

@@ -429,11 +429,18 @@ def update_importer_task(ctx, repo_id: str, importer_id: str, config: dict):
 def queue_delete_importer(platform, repo_id: str, importer_id: str) -> CallReport:
     platform.store.get_repository(repo_id)
     platform.store.get_importer(repo_id, importer_id)
+    return _queue_removal(platform, delete_importer_task, repo_id,
+                          tags.repository_importer(importer_id), "delete_importer",
+                          importer_id=importer_id)
+
+
+def _queue_removal(platform, task_fn, repo_id: str, plugin_tag: str, action: str,
+                   **kwargs) -> CallReport:
+    """Queue the task that removes an importer or a distributor (named by ``kwargs``)."""
     task_id = dispatch(
-        platform, delete_importer_task, resource=resource(repo_id),
-        tags=[tags.repository(repo_id), tags.repository_importer(importer_id),
-              tags.action("delete_importer")],
-        kwargs={"repo_id": repo_id, "importer_id": importer_id},
+        platform, task_fn, resource=resource(repo_id),
+        tags=[tags.repository(repo_id), plugin_tag, tags.action(action)],
+        kwargs={"repo_id": repo_id, **kwargs},
     )
     return CallReport(spawned_tasks=[task_id])
 
@@ -566,13 +573,9 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
 
 def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:
     platform.store.get_distributor(repo_id, dist_id)
-    task_id = dispatch(
-        platform, delete_distributor_task, resource=resource(repo_id),
-        tags=[tags.repository(repo_id), tags.repository_distributor(dist_id),
-              tags.action("remove_distributor")],
-        kwargs={"repo_id": repo_id, "dist_id": dist_id},
-    )
-    return CallReport(spawned_tasks=[task_id])
+    return _queue_removal(platform, delete_distributor_task, repo_id,
+                          tags.repository_distributor(dist_id), "remove_distributor",
+                          dist_id=dist_id)
 
 
 @task("pulp2ng.tasks.distributor.delete")

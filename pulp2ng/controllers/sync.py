@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
 
 from bson import ObjectId
 
@@ -108,7 +110,8 @@ def sync_task(ctx, repo_id: str, override_config: dict):
         "traceback": None,
     }
     report: SyncReport | None = None
-    try:
+    with _recorded(entry, lambda: _record_sync(
+            platform, ctx, repo_id, imp, before, entry, report, override_config)):
         working = platform.storage.working_dir(ctx.task_id)
         report = cls().sync_repo(transfer_repo(platform, repo, working), conduit, config)
         if not isinstance(report, SyncReport):
@@ -119,14 +122,6 @@ def sync_task(ctx, repo_id: str, override_config: dict):
             entry["result"] = "canceled"
         else:
             entry["result"] = "success" if report.success_flag else "failed"
-    except TaskCanceled:
-        entry["result"] = "canceled"
-        raise
-    except Exception as exc:
-        _record_error(entry, exc)
-        raise
-    finally:
-        _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_config)
     if entry["result"] != "success":
         raise SyncError(entry.get("error_message") or f"Sync {entry['result']}",
                         summary=entry["summary"])
@@ -180,10 +175,21 @@ def note_content_change(platform, repo_id: str, added: int, removed: int,
     platform.store.repos.update_one({"_id": repo_id}, {"$set": changes, "$inc": {"revision": 1}})
 
 
-def _record_error(entry: dict, exc: Exception) -> None:
-    """A history entry for a sync or publish that raised."""
-    entry.update(result="error", error_message=str(exc), exception=repr(exc),
-                 traceback=traceback.format_exc().splitlines())
+@contextmanager
+def _recorded(entry: dict, record: Callable[[], None]):
+    """Run a sync or publish: a cancel or an error ends up in its history ``entry``, and
+    ``record`` (which writes the entry) runs whatever the outcome."""
+    try:
+        yield
+    except TaskCanceled:
+        entry["result"] = "canceled"
+        raise
+    except Exception as exc:
+        entry.update(result="error", error_message=str(exc), exception=repr(exc),
+                     traceback=traceback.format_exc().splitlines())
+        raise
+    finally:
+        record()
 
 
 # -- publish -------------------------------------------------------------------------------
@@ -219,7 +225,13 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
     config = distributor_call_config(platform, cls, dist.get("config") or {}, override_config)
     plugin = cls()
-    try:
+
+    def record() -> None:
+        entry["completed"] = now()
+        store.publish_results.insert_one(entry)
+        platform.storage.drop_working_dir(ctx.task_id)
+
+    with _recorded(entry, record):
         working = platform.storage.working_dir(ctx.task_id)
         view = transfer_repo(platform, repo, working)
         report = plugin.publish_repo(view, conduit, config)
@@ -227,16 +239,6 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
             summary = getattr(report, "summary", None)
             raise PublishError(f"Distributor {dist_id} reported a failure: {summary}")
         entry.update(result="success", summary=report.summary, details=report.details)
-    except TaskCanceled:
-        entry["result"] = "canceled"
-        raise
-    except Exception as exc:
-        _record_error(entry, exc)
-        raise
-    finally:
-        entry["completed"] = now()
-        store.publish_results.insert_one(entry)
-        platform.storage.drop_working_dir(ctx.task_id)
     location = plugin.publish_location(view, config)
     location = list(location) if location else None
     store.distributors.update_one(
@@ -315,10 +317,11 @@ def _history(collection, query: dict, args) -> list[dict]:
     return [rep.history_entry(d) for d in cursor]
 
 
-def record_lost(platform, kind: str, task: dict, error: Exception) -> None:
+def record_lost(platform, task: dict, error: Exception) -> None:
     """The ``error`` history entry of a sync or publish whose worker died mid-task (the task
     itself could not write one). Counts are null, as for any sync that raised; the content
     counts are recounted from what the associations hold now."""
+    kind = "sync" if task["task_type"] == sync_task.task_name else "publish"
     store = platform.store
     kwargs = task.get("kwargs") or {}
     repo_id = kwargs.get("repo_id")

@@ -13,9 +13,11 @@ list of them). ``docs/plugin-guide.md`` walks through writing one.
 from pulp2ng.content.download import (
     SECRET_KEYS,
     STANDARD_KEYS,
+    BodyBrokenError,
     DownloadRequest,
     DownloadResult,
     Downloader,
+    fetch_to_file,
     validate_downloader_config,
 )
 from pulp2ng.errors import (
@@ -40,6 +42,7 @@ from pulp2ng.plugin.config import CallConfig
 from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
 
 __all__ = [
+    "BodyBrokenError",
     "CallConfig",
     "ConfigConduit",
     "ContentValidationError",
@@ -65,6 +68,7 @@ __all__ = [
     "UploadConduit",
     "UploadError",
     "check_publish_path",
+    "fetch_to_file",
     "safe_relative_path",
     "validate_downloader_config",
 ]

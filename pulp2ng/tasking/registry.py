@@ -1,10 +1,20 @@
-"""Named platform task functions: the worker looks up a status document's ``task_type`` here."""
+"""Named platform task functions: the worker looks up a status document's ``task_type`` here.
+
+The table is filled from above: the controllers register their functions with :func:`task`,
+and :mod:`pulp2ng.task_types` (imported by every process through :mod:`pulp2ng.platform`)
+imports them and hands in the controller callbacks the tasking core calls. Nothing under
+``pulp2ng.tasking`` imports a controller.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 _TASKS: dict[str, Callable] = {}
+#: ``fn(platform, task, error)`` per task type, for a task whose worker died mid-task.
+_ON_LOST: dict[str, Callable] = {}
+#: ``fn(platform, schedule_id, succeeded)`` for each task that a schedule fired, once it ended.
+_ON_SCHEDULED_OUTCOME: list[Callable] = []
 
 
 def task(name: str):
@@ -19,7 +29,23 @@ def task(name: str):
 
 
 def lookup(name: str) -> Callable:
-    # Importing the modules that define tasks fills the table; done lazily to avoid cycles.
-    import pulp2ng.tasking.tasks  # noqa: F401
-
     return _TASKS[name]
+
+
+def on_lost(name: str, fn: Callable) -> None:
+    """Call ``fn(platform, task, error)`` when a task ``name`` is failed because its worker died."""
+    _ON_LOST[name] = fn
+
+
+def lost_handler(name: str | None) -> Callable | None:
+    return _ON_LOST.get(name)
+
+
+def on_scheduled_outcome(fn: Callable) -> None:
+    """Call ``fn(platform, schedule_id, succeeded)`` when a task fired by a schedule ends."""
+    _ON_SCHEDULED_OUTCOME.append(fn)
+
+
+def scheduled_outcome(platform, schedule_id: str, succeeded: bool) -> None:
+    for fn in _ON_SCHEDULED_OUTCOME:
+        fn(platform, schedule_id, succeeded)

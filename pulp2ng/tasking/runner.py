@@ -119,9 +119,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     finish(platform, task_id, update)
     platform.storage.drop_task_scratch(task_id)
     if status.get("scheduled_call_id"):
-        from pulp2ng.controllers.schedules import record_outcome
-
-        record_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
+        registry.scheduled_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
     if status.get("resource"):
         reservations.release(platform, status["resource"], task_id)
 

@@ -14,7 +14,7 @@ import threading
 
 from pulp2ng.db.store import now
 from pulp2ng.errors import WorkerLost
-from pulp2ng.tasking import reservations
+from pulp2ng.tasking import registry, reservations
 from pulp2ng.tasking.runner import finish
 
 log = logging.getLogger(__name__)
@@ -80,16 +80,14 @@ def fail_running_tasks(platform, why: str) -> int:
 
 
 def _record_lost_task(platform, task: dict, error: WorkerLost) -> None:
-    """A sync or publish whose worker died still gets its ``error`` history entry (Pulp 2
-    writes one for every sync that ended, however it ended)."""
-    kind = {"pulp2ng.tasks.repository.sync": "sync",
-            "pulp2ng.tasks.repository.publish": "publish"}.get(task.get("task_type"))
-    if kind is None:
+    """What the task's type registered for a lost task: a sync or publish whose worker died
+    still gets its ``error`` history entry (Pulp 2 writes one for every sync that ended,
+    however it ended)."""
+    record_lost = registry.lost_handler(task.get("task_type"))
+    if record_lost is None:
         return
     try:
-        from pulp2ng.controllers.sync import record_lost
-
-        record_lost(platform, kind, task, error)
+        record_lost(platform, task, error)
     except Exception:  # the task is failed either way; the history entry is best effort
         log.exception("could not record the history of lost task %s", task["_id"])
 

@@ -41,7 +41,7 @@ def test_history_older_than_the_retention_is_purged(database, tmp_path):
     import datetime as dt
     from types import SimpleNamespace
 
-    from pulp2ng.tasking.scheduler import purge_history
+    from pulp2ng.scheduler import purge_history
 
     settings = settings_for(database, tmp_path).with_overrides(
         tasks={"history_retention_days": "1"})
@@ -61,7 +61,7 @@ def test_scratch_of_dead_tasks_is_swept_but_not_a_running_tasks(database, tmp_pa
     from types import SimpleNamespace
 
     from pulp2ng.content.storage import ContentStorage
-    from pulp2ng.tasking.scheduler import SCRATCH_MIN_AGE, sweep_scratch
+    from pulp2ng.scheduler import SCRATCH_MIN_AGE, sweep_scratch
 
     settings = settings_for(database, tmp_path)
     store, storage = connect(settings), ContentStorage(tmp_path / "storage")
