@@ -21,13 +21,13 @@ ROUTES = {
 
 def _collection(kind: str):
     class Collection(MethodView):
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema(many=True))
         def get(self, repo_id, owner_id):
             docs = schedules.list_schedules(platform(), repo_id, kind, owner_id)
             return jsonify([schedules.representation(d) for d in docs])
 
         @blp.arguments(schemas.ScheduleCreateSchema)
-        @blp.response(201)
+        @blp.response(201, schemas.ScheduleSchema)
         def post(self, body, repo_id, owner_id):
             doc = schedules.create_schedule(platform(), repo_id, kind, owner_id, body)
             return created(schedules.representation(doc))
@@ -38,19 +38,19 @@ def _collection(kind: str):
 
 def _item(kind: str):
     class Item(MethodView):
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema)
         def get(self, repo_id, owner_id, schedule_id):
             doc = schedules.get_schedule(platform(), repo_id, kind, owner_id, schedule_id)
             return jsonify(schedules.representation(doc))
 
         @blp.arguments(schemas.ScheduleUpdateSchema)
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema)
         def put(self, body, repo_id, owner_id, schedule_id):
             doc = schedules.update_schedule(platform(), repo_id, kind, owner_id, schedule_id,
                                             body)
             return jsonify(schedules.representation(doc))
 
-        @blp.response(200)
+        @blp.response(200, schemas.NULL)
         def delete(self, repo_id, owner_id, schedule_id):
             schedules.delete_schedule(platform(), repo_id, kind, owner_id, schedule_id)
             return jsonify(None)
