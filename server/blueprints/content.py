@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask.views import MethodView
 
+from pulp2ng import representations as rep
 from pulp2ng.controllers import orphans, units, uploads
 from pulp2ng.errors import InvalidType
 from pulp2ng.server import schemas
@@ -93,7 +94,7 @@ def search_units(type_id):
 @blp.route("/content/units/<type_id>/<unit_id>/")
 @blp.response(200, schemas.UnitSchema)
 def get_unit(type_id, unit_id):
-    return jsonify(units.unit_doc(units.get_unit(platform(), type_id, unit_id)))
+    return jsonify(rep.unit(units.get_unit(platform(), type_id, unit_id)))
 
 
 @blp.route("/content/units/<type_id>/<unit_id>/pulp_user_metadata/", endpoint="user_metadata")
