@@ -24,6 +24,7 @@ def _json_body():
 
 
 @blp.route("/repositories/<repo_id>/search/units/", methods=["GET", "POST"])
+@blp.post_body(schemas.SearchSchema)
 @blp.response(200, schemas.AssociationSchema(many=True))
 def search_repository_units(repo_id):
     """Association documents with their unit as ``metadata`` (unit association criteria)."""
@@ -83,6 +84,7 @@ def list_units(type_id):
 
 
 @blp.route("/content/units/<type_id>/search/", methods=["GET", "POST"])
+@blp.post_body(schemas.UnitSearchSchema)
 @blp.response(200, schemas.UnitSchema(many=True))
 def search_units(type_id):
     """Units of a type by criteria; ``include_repos`` adds ``repository_memberships``."""

@@ -45,6 +45,7 @@ class Repositories(MethodView):
 
 
 @blp.route("/repositories/search/", methods=["GET", "POST"])
+@blp.post_body(schemas.RepositorySearchSchema)
 @blp.response(200, schemas.RepositorySchema(many=True))
 def search_repositories():
     """Search repositories with Pulp criteria."""
@@ -155,6 +156,7 @@ class Distributor(MethodView):
 
 
 @blp.route("/distributors/search/", methods=["GET", "POST"])
+@blp.post_body(schemas.SearchSchema)
 @blp.response(200, schemas.DistributorSchema(many=True))
 def search_distributors():
     """Search distributors of every repository."""

@@ -31,6 +31,7 @@ class Tasks(MethodView):
 
 
 @blp.route("/tasks/search/", methods=["GET", "POST"])
+@blp.post_body(schemas.SearchSchema)
 @blp.response(200, schemas.TaskSchema(many=True))
 def search_tasks():
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"

@@ -25,9 +25,11 @@ from pulp2ng.server.schemas.repositories import (  # noqa: F401
     PublishSchema,
     RepositoryCreateSchema,
     RepositorySchema,
+    RepositorySearchSchema,
     RepositoryUpdateSchema,
     SearchSchema,
     SyncSchema,
+    UnitSearchSchema,
 )
 from pulp2ng.server.schemas.schedules import (  # noqa: F401
     ScheduleCreateSchema,

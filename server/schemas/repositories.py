@@ -56,10 +56,16 @@ class PublishSchema(_Body):
 class SearchSchema(_Body):
     """POST bodies of the ``search/`` endpoints (GET takes the same as query parameters)."""
 
-    criteria = fields.Dict(required=True)
+    criteria = fields.Dict(required=True, metadata={"description": "Pulp search criteria"})
+
+
+class RepositorySearchSchema(SearchSchema):
     details = fields.Boolean()
     importers = fields.Boolean()
     distributors = fields.Boolean()
+
+
+class UnitSearchSchema(SearchSchema):
     include_repos = fields.Boolean()
 
 
