@@ -9,10 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 from pulp2ng.content.download import SECRET_KEYS
+from pulp2ng.db import orphan_guard
 from pulp2ng.db.store import isoformat
 from pulp2ng.secrets import MASK
 
 API = "/pulp/api/v2"
+
+#: Protocol fields of stored units that clients never see.
+_HIDDEN_UNIT_FIELDS = (orphan_guard.GUARD,)
 
 _TASK_FIELDS = (
     "task_id", "task_type", "state", "worker_name", "start_time", "finish_time",
@@ -130,3 +134,62 @@ def history_entry(doc: dict) -> dict:
     out["id"] = str(doc["_id"])
     out["_id"] = {"$oid": str(doc["_id"])}
     return jsonable(out)
+
+
+def unit(doc: dict, href: bool = True) -> dict:
+    """A unit as the API shows it: stored fields minus protocol ones, plus links."""
+    out = {k: v for k, v in doc.items() if k not in _HIDDEN_UNIT_FIELDS}
+    if href:
+        out["_href"] = f"{API}/content/units/{doc['_content_type_id']}/{doc['_id']}/"
+        out["children"] = {}
+    return jsonable(out)
+
+
+def _public_association_id(stored: str) -> str:
+    return stored.replace("\x1f", ":")
+
+
+def association(assoc: dict, unit_doc: dict | None, fields: list | None = None) -> dict:
+    """A repository-unit association with its unit as ``metadata``."""
+    doc = {
+        "_id": {"$oid": _public_association_id(assoc["_id"])},
+        "id": _public_association_id(assoc["_id"]),
+        "_ns": "repo_content_units",
+        "repo_id": assoc["repo_id"],
+        "unit_id": assoc["unit_id"],
+        "unit_type_id": assoc["unit_type_id"],
+        "created": assoc.get("created"),
+        "updated": assoc.get("updated"),
+    }
+    if fields:
+        doc = {k: v for k, v in doc.items()
+               if k in fields or k in ("_id", "id", "_ns", "repo_id", "unit_id", "unit_type_id")}
+    doc["metadata"] = unit(unit_doc, href=False) if unit_doc is not None else None
+    return jsonable(doc)
+
+
+def schedule(doc: dict) -> dict:
+    """A sync (per importer) or publish (per distributor) schedule."""
+    if doc["kind"] == "sync":
+        base = (f"{API}/repositories/{doc['repo_id']}/importers/"
+                f"{doc['importer_type_id']}/schedules/sync/")
+        task, args = "pulp2ng.tasks.repository.sync", [doc["repo_id"]]
+        resource = f"pulp:importer:{doc['repo_id']}:{doc['importer_type_id']}"
+    else:
+        base = (f"{API}/repositories/{doc['repo_id']}/distributors/"
+                f"{doc['distributor_id']}/schedules/publish/")
+        task, args = "pulp2ng.tasks.repository.publish", [doc["repo_id"], doc["distributor_id"]]
+        resource = f"pulp:distributor:{doc['repo_id']}:{doc['distributor_id']}"
+    return jsonable({
+        "_id": doc["_id"], "_href": f"{base}{doc['_id']}/", "schedule": doc["schedule"],
+        "task": task, "args": args,
+        "kwargs": {"overrides": mask_secrets(doc.get("override_config")),
+                   "scheduled_call_id": doc["_id"]},
+        "resource": resource, "enabled": doc["enabled"],
+        "failure_threshold": doc.get("failure_threshold"),
+        "consecutive_failures": doc.get("consecutive_failures", 0),
+        "remaining_runs": doc.get("remaining_runs"), "first_run": doc.get("first_run"),
+        "next_run": doc.get("next_run"), "last_run_at": doc.get("last_run_at"),
+        "total_run_count": doc.get("total_run_count", 0),
+        "last_updated": doc.get("last_updated"),
+    })

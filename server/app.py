@@ -6,7 +6,6 @@ import ipaddress
 import logging
 
 from flask import Flask
-from flask_smorest import Api
 
 from pulp2ng import __version__
 from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
@@ -18,6 +17,7 @@ from pulp2ng.users import Authenticator, ensure_admin, user_has_password
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
     from pulp2ng.server import auth, bodies, docs, errors
+    from pulp2ng.server.api import PulpApi
     from pulp2ng.server.blueprints import BLUEPRINTS
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.json.sort_keys = False
     app.extensions["pulp2ng"] = platform
-    api = Api(app)
+    api = PulpApi(app)
     docs.init_docs(app, api)
     errors.register_error_handlers(app)
     auth.init_auth(app, Authenticator(platform.store))

@@ -153,8 +153,9 @@ def create_repository(platform, body: dict) -> tuple[dict, list[str]]:
     return repo, warnings
 
 
-def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, int]:
-    """Apply ``delta`` and ``importer_config`` now; ``distributor_configs`` become tasks."""
+def update_repository(platform, repo_id: str, body: dict) -> CallReport:
+    """Apply ``delta`` and ``importer_config`` now; ``distributor_configs`` become tasks
+    (the view answers 202 when the report has spawned tasks)."""
     repo = platform.store.get_repository(repo_id)
     delta = body.get("delta") or {}
     if not isinstance(delta, dict):
@@ -195,7 +196,7 @@ def update_repository(platform, repo_id: str, body: dict) -> tuple[CallReport, i
         warnings += report.warnings
     report = CallReport(result=rep.repository(platform.store.get_repository(repo_id)),
                         spawned_tasks=spawned, warnings=warnings)
-    return report, 202 if spawned else 200
+    return report
 
 
 def queue_delete_repository(platform, repo_id: str) -> CallReport:

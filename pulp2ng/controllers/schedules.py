@@ -153,30 +153,7 @@ def delete_schedule(platform, repo_id, kind, owner_id, schedule_id) -> None:
     platform.store.schedules.delete_one({"_id": doc["_id"]})
 
 
-def representation(doc: dict) -> dict:
-    if doc["kind"] == "sync":
-        base = (f"{rep.API}/repositories/{doc['repo_id']}/importers/"
-                f"{doc['importer_type_id']}/schedules/sync/")
-        task, args = "pulp2ng.tasks.repository.sync", [doc["repo_id"]]
-        resource = f"pulp:importer:{doc['repo_id']}:{doc['importer_type_id']}"
-    else:
-        base = (f"{rep.API}/repositories/{doc['repo_id']}/distributors/"
-                f"{doc['distributor_id']}/schedules/publish/")
-        task, args = "pulp2ng.tasks.repository.publish", [doc["repo_id"], doc["distributor_id"]]
-        resource = f"pulp:distributor:{doc['repo_id']}:{doc['distributor_id']}"
-    return rep.jsonable({
-        "_id": doc["_id"], "_href": f"{base}{doc['_id']}/", "schedule": doc["schedule"],
-        "task": task, "args": args,
-        "kwargs": {"overrides": rep.mask_secrets(doc.get("override_config")),
-                   "scheduled_call_id": doc["_id"]},
-        "resource": resource, "enabled": doc["enabled"],
-        "failure_threshold": doc.get("failure_threshold"),
-        "consecutive_failures": doc.get("consecutive_failures", 0),
-        "remaining_runs": doc.get("remaining_runs"), "first_run": doc.get("first_run"),
-        "next_run": doc.get("next_run"), "last_run_at": doc.get("last_run_at"),
-        "total_run_count": doc.get("total_run_count", 0),
-        "last_updated": doc.get("last_updated"),
-    })
+representation = rep.schedule  # the JSON shape lives in pulp2ng.representations
 
 
 # -- firing -----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pulp2ng import representations as rep
 from pulp2ng.controllers.repositories import importer_call_config, resource, transfer_repo
 from pulp2ng.controllers.sync import note_content_change
-from pulp2ng.db import orphan_guard
 from pulp2ng.db.criteria import (
     Criteria,
     UnitAssociationCriteria,
@@ -38,42 +37,13 @@ API = rep.API
 RESULT_KEYS_LIMIT = 10_000
 #: Units removed per round (plugin call and association delete) when the importer streams.
 _BATCH = 1000
-_HIDDEN = (orphan_guard.GUARD,)
 _ASSOCIATION_DATES = ("created", "updated")
 
 
-# -- representations ----------------------------------------------------------------------
+# -- representations (built in pulp2ng.representations) -------------------------------------
 
-
-def unit_doc(unit: dict, href: bool = True) -> dict:
-    """A unit as the API shows it: stored fields minus protocol ones, plus links."""
-    doc = {k: v for k, v in unit.items() if k not in _HIDDEN}
-    if href:
-        doc["_href"] = f"{API}/content/units/{unit['_content_type_id']}/{unit['_id']}/"
-        doc["children"] = {}
-    return rep.jsonable(doc)
-
-
-def association_doc(assoc: dict, unit: dict | None, fields: list | None = None) -> dict:
-    doc = {
-        "_id": {"$oid": _public_id(assoc["_id"])},
-        "id": _public_id(assoc["_id"]),
-        "_ns": "repo_content_units",
-        "repo_id": assoc["repo_id"],
-        "unit_id": assoc["unit_id"],
-        "unit_type_id": assoc["unit_type_id"],
-        "created": assoc.get("created"),
-        "updated": assoc.get("updated"),
-    }
-    if fields:
-        doc = {k: v for k, v in doc.items()
-               if k in fields or k in ("_id", "id", "_ns", "repo_id", "unit_id", "unit_type_id")}
-    doc["metadata"] = unit_doc(unit, href=False) if unit is not None else None
-    return rep.jsonable(doc)
-
-
-def _public_id(stored: str) -> str:
-    return stored.replace("\x1f", ":")
+unit_doc = rep.unit
+association_doc = rep.association
 
 
 def unit_key(platform, unit: dict) -> dict:

@@ -30,14 +30,14 @@ def _repo_doc(repo: dict, source=None) -> dict:
 
 @blp.route("/repositories/")
 class Repositories(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.RepositorySchema(many=True))
     def get(self):
         """List repositories (``details``, ``importers``, ``distributors`` flags)."""
         repos_ = platform().store.repos.find().sort("_id", 1)
         return jsonify([_repo_doc(r) for r in repos_])
 
     @blp.arguments(schemas.RepositoryCreateSchema)
-    @blp.response(201)
+    @blp.response(201, schemas.RepositorySchema)
     def post(self, body):
         """Create a repository, optionally with an importer and distributors (atomically)."""
         repo, warnings = repos.create_repository(platform(), body)
@@ -45,7 +45,8 @@ class Repositories(MethodView):
 
 
 @blp.route("/repositories/search/", methods=["GET", "POST"])
-@blp.response(200)
+@blp.post_body(schemas.RepositorySearchSchema)
+@blp.response(200, schemas.RepositorySchema(many=True))
 def search_repositories():
     """Search repositories with Pulp criteria."""
     criteria, options = search_body(request.get_json(silent=True) if request.method == "POST"
@@ -60,7 +61,7 @@ def search_repositories():
 
 @blp.route("/repositories/<repo_id>/")
 class Repository(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.RepositorySchema)
     def get(self, repo_id):
         """One repository; ``details=true`` adds unit totals, importers and distributors."""
         repo = platform().store.get_repository(repo_id)
@@ -72,13 +73,15 @@ class Repository(MethodView):
         return jsonify(doc)
 
     @blp.arguments(schemas.RepositoryUpdateSchema)
-    @blp.response(200)
+    @blp.response(200, schemas.CallReportSchema, description="Updated; no task spawned")
+    @blp.alt_response(202, schema=schemas.CallReportSchema,
+                      description="Distributor configs are updated by the spawned tasks")
     def put(self, body, repo_id):
         """Update delta and importer config now; distributor configs as tasks (then 202)."""
-        report, status = repos.update_repository(platform(), repo_id, body)
-        return jsonify(rep.call_report(report)), status
+        report = repos.update_repository(platform(), repo_id, body)
+        return jsonify(rep.call_report(report)), 202 if report.spawned_tasks else 200
 
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def delete(self, repo_id):
         """Delete the repository in a task tagged ``pulp:action:delete``."""
         return accepted(repos.queue_delete_repository(platform(), repo_id))
@@ -89,13 +92,13 @@ class Repository(MethodView):
 
 @blp.route("/repositories/<repo_id>/importers/")
 class Importers(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.ImporterSchema(many=True))
     def get(self, repo_id):
         imp = platform().store.find_importer(repo_id)
         return jsonify([rep.importer(imp)] if imp else [])
 
     @blp.arguments(schemas.ImporterCreateSchema)
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def post(self, body, repo_id):
         """Associate an importer (validated now, attached by a task)."""
         return accepted(repos.queue_set_importer(platform(), repo_id, body))
@@ -103,17 +106,17 @@ class Importers(MethodView):
 
 @blp.route("/repositories/<repo_id>/importers/<importer_id>/")
 class Importer(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.ImporterSchema)
     def get(self, repo_id, importer_id):
         platform().store.get_repository(repo_id)
         return jsonify(rep.importer(platform().store.get_importer(repo_id, importer_id)))
 
     @blp.arguments(schemas.ImporterUpdateSchema)
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def put(self, body, repo_id, importer_id):
         return accepted(repos.queue_update_importer(platform(), repo_id, importer_id, body))
 
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def delete(self, repo_id, importer_id):
         return accepted(repos.queue_delete_importer(platform(), repo_id, importer_id))
 
@@ -123,13 +126,13 @@ class Importer(MethodView):
 
 @blp.route("/repositories/<repo_id>/distributors/")
 class Distributors(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.DistributorSchema(many=True))
     def get(self, repo_id):
         platform().store.get_repository(repo_id)
         return jsonify([rep.distributor(d) for d in platform().store.find_distributors(repo_id)])
 
     @blp.arguments(schemas.DistributorSpecSchema)
-    @blp.response(201)
+    @blp.response(201, schemas.DistributorSchema)
     def post(self, body, repo_id):
         """Add a distributor synchronously (201)."""
         dist, warnings = repos.add_distributor(platform(), repo_id, body)
@@ -138,22 +141,23 @@ class Distributors(MethodView):
 
 @blp.route("/repositories/<repo_id>/distributors/<dist_id>/")
 class Distributor(MethodView):
-    @blp.response(200)
+    @blp.response(200, schemas.DistributorSchema)
     def get(self, repo_id, dist_id):
         return jsonify(rep.distributor(platform().store.get_distributor(repo_id, dist_id)))
 
     @blp.arguments(schemas.DistributorUpdateSchema)
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def put(self, body, repo_id, dist_id):
         return accepted(repos.update_distributor_report(platform(), repo_id, dist_id, body))
 
-    @blp.response(202)
+    @blp.response(202, schemas.CallReportSchema)
     def delete(self, repo_id, dist_id):
         return accepted(repos.queue_delete_distributor(platform(), repo_id, dist_id))
 
 
 @blp.route("/distributors/search/", methods=["GET", "POST"])
-@blp.response(200)
+@blp.post_body(schemas.SearchSchema)
+@blp.response(200, schemas.DistributorSchema(many=True))
 def search_distributors():
     """Search distributors of every repository."""
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
@@ -169,7 +173,7 @@ def search_distributors():
 
 @blp.route("/repositories/<repo_id>/actions/sync/", methods=["POST"])
 @blp.arguments(schemas.SyncSchema)
-@blp.response(202)
+@blp.response(202, schemas.CallReportSchema)
 def sync_repository(body, repo_id):
     """Sync from the importer's feed; auto-publish follows a successful sync."""
     return accepted(sync.sync_call_report(platform(), repo_id, body))
@@ -177,19 +181,19 @@ def sync_repository(body, repo_id):
 
 @blp.route("/repositories/<repo_id>/actions/publish/", methods=["POST"])
 @blp.arguments(schemas.PublishSchema)
-@blp.response(202)
+@blp.response(202, schemas.CallReportSchema)
 def publish_repository(body, repo_id):
     """Publish with one distributor (``id``)."""
     return accepted(sync.publish_call_report(platform(), repo_id, body))
 
 
 @blp.route("/repositories/<repo_id>/history/sync/")
-@blp.response(200)
+@blp.response(200, schemas.HistoryEntrySchema(many=True))
 def sync_history(repo_id):
     return jsonify(sync.sync_history(platform(), repo_id, request.args))
 
 
 @blp.route("/repositories/<repo_id>/history/publish/<dist_id>/")
-@blp.response(200)
+@blp.response(200, schemas.HistoryEntrySchema(many=True))
 def publish_history(repo_id, dist_id):
     return jsonify(sync.publish_history(platform(), repo_id, dist_id, request.args))

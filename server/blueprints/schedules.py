@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.views import MethodView
 
+from pulp2ng import representations as rep
 from pulp2ng.controllers import schedules
 from pulp2ng.server import schemas
 from pulp2ng.server.arguments import Blueprint
@@ -21,16 +22,16 @@ ROUTES = {
 
 def _collection(kind: str):
     class Collection(MethodView):
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema(many=True))
         def get(self, repo_id, owner_id):
             docs = schedules.list_schedules(platform(), repo_id, kind, owner_id)
-            return jsonify([schedules.representation(d) for d in docs])
+            return jsonify([rep.schedule(d) for d in docs])
 
         @blp.arguments(schemas.ScheduleCreateSchema)
-        @blp.response(201)
+        @blp.response(201, schemas.ScheduleSchema)
         def post(self, body, repo_id, owner_id):
             doc = schedules.create_schedule(platform(), repo_id, kind, owner_id, body)
-            return created(schedules.representation(doc))
+            return created(rep.schedule(doc))
 
     Collection.__name__ = f"{kind.title()}Schedules"
     return Collection
@@ -38,19 +39,19 @@ def _collection(kind: str):
 
 def _item(kind: str):
     class Item(MethodView):
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema)
         def get(self, repo_id, owner_id, schedule_id):
             doc = schedules.get_schedule(platform(), repo_id, kind, owner_id, schedule_id)
-            return jsonify(schedules.representation(doc))
+            return jsonify(rep.schedule(doc))
 
         @blp.arguments(schemas.ScheduleUpdateSchema)
-        @blp.response(200)
+        @blp.response(200, schemas.ScheduleSchema)
         def put(self, body, repo_id, owner_id, schedule_id):
             doc = schedules.update_schedule(platform(), repo_id, kind, owner_id, schedule_id,
                                             body)
-            return jsonify(schedules.representation(doc))
+            return jsonify(rep.schedule(doc))
 
-        @blp.response(200)
+        @blp.response(200, schemas.NULL)
         def delete(self, repo_id, owner_id, schedule_id):
             schedules.delete_schedule(platform(), repo_id, kind, owner_id, schedule_id)
             return jsonify(None)

@@ -10,6 +10,7 @@ from pymongo.errors import ConnectionFailure
 from pulp2ng import __version__
 from pulp2ng.db.store import isoformat
 from pulp2ng.errors import MissingResource
+from pulp2ng.server import schemas
 from pulp2ng.server.arguments import Blueprint
 from pulp2ng.server.blueprints.common import platform
 from pulp2ng.tasking.workers import live_workers
@@ -37,7 +38,7 @@ def _messaging_connected(p) -> bool:
 
 @blp.route("/status/")
 @blp.doc(security=[])
-@blp.response(200)
+@blp.response(200, schemas.StatusSchema)
 def status():
     p = platform()
     connected = p.store.ping()  # the driver's health flag, or one ping bounded to 1 s
@@ -82,13 +83,13 @@ def _plugin_doc(kind: str, cls) -> dict:
 
 
 @blp.route("/plugins/types/")
-@blp.response(200)
+@blp.response(200, schemas.ContentTypeSchema(many=True))
 def plugin_types():
     return jsonify([_type_doc(t) for _, t in sorted(platform().plugins.public_types.items())])
 
 
 @blp.route("/plugins/types/<type_id>/")
-@blp.response(200)
+@blp.response(200, schemas.ContentTypeSchema)
 def plugin_type(type_id):
     t = platform().plugins.public_types.get(type_id)
     if t is None:
@@ -97,14 +98,14 @@ def plugin_type(type_id):
 
 
 @blp.route("/plugins/<any(importers, distributors):kind>/")
-@blp.response(200)
+@blp.response(200, schemas.PluginSchema(many=True))
 def plugin_list(kind):
     table = getattr(platform().plugins, kind)
     return jsonify([_plugin_doc(kind, cls) for _, cls in sorted(table.items())])
 
 
 @blp.route("/plugins/<any(importers, distributors):kind>/<plugin_id>/")
-@blp.response(200)
+@blp.response(200, schemas.PluginSchema)
 def plugin_item(kind, plugin_id):
     cls = getattr(platform().plugins, kind).get(plugin_id)
     if cls is None:

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.views import MethodView
 
 from pulp2ng import representations as rep
 from pulp2ng.controllers import tasks
 from pulp2ng.db.criteria import parse_criteria
+from pulp2ng.server import schemas
 from pulp2ng.server.arguments import Blueprint
 from pulp2ng.server.blueprints.common import platform, search_body
 
 blp = Blueprint("tasks", __name__, url_prefix="/pulp/api/v2", description="Task reports")
 
 
-@blp.route("/tasks/", methods=["GET", "DELETE"])
-@blp.response(200)
-def task_collection():
-    """GET: tasks with every ``tag`` given (AND). DELETE: purge completed tasks by ``state``."""
-    if request.method == "DELETE":
+@blp.route("/tasks/", endpoint="task_collection")
+class Tasks(MethodView):
+    @blp.response(200, schemas.TaskSchema(many=True))
+    def get(self):
+        """Tasks with every ``tag`` given (AND)."""
+        docs = tasks.list_tasks(platform(), request.args.getlist("tag"))
+        return jsonify([rep.task(d) for d in docs])
+
+    @blp.response(204)
+    def delete(self):
+        """Purge completed tasks by ``state``."""
         tasks.purge_tasks(platform(), request.args.getlist("state"))
         return "", 204
-    docs = tasks.list_tasks(platform(), request.args.getlist("tag"))
-    return jsonify([rep.task(d) for d in docs])
 
 
 @blp.route("/tasks/search/", methods=["GET", "POST"])
-@blp.response(200)
+@blp.post_body(schemas.SearchSchema)
+@blp.response(200, schemas.TaskSchema(many=True))
 def search_tasks():
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
                               else None)
@@ -33,11 +40,15 @@ def search_tasks():
     return jsonify([rep.task(d) for d in docs])
 
 
-@blp.route("/tasks/<task_id>/", methods=["GET", "DELETE"])
-@blp.response(200)
-def task_item(task_id):
-    """GET: the task report. DELETE: cancel (a no-op for a completed task)."""
-    if request.method == "DELETE":
+@blp.route("/tasks/<task_id>/", endpoint="task_item")
+class Task(MethodView):
+    @blp.response(200, schemas.TaskSchema)
+    def get(self, task_id):
+        """The task report."""
+        return jsonify(rep.task(tasks.get_task(platform(), task_id), with_queue=True))
+
+    @blp.response(200, schemas.NULL)
+    def delete(self, task_id):
+        """Cancel (a no-op for a completed task)."""
         tasks.cancel_task(platform(), task_id)
         return jsonify(None)
-    return jsonify(rep.task(tasks.get_task(platform(), task_id), with_queue=True))

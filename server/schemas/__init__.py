@@ -1,0 +1,54 @@
+"""Request and response schemas: they validate bodies and document the v2 API.
+
+Request schemas validate field-level rules (rules that need the database or a plugin live in
+the controllers). Response schemas only document: views render bodies with
+``pulp2ng.representations`` and return them as responses, which flask-smorest passes through
+untouched, so no key is ever dropped or reordered.
+"""
+
+from pulp2ng.server.schemas.common import (  # noqa: F401
+    NULL,
+    CallReportSchema,
+    ErrorDetailSchema,
+    ObjectIdSchema,
+    PulpErrorSchema,
+    TaskLinkSchema,
+)
+from pulp2ng.server.schemas.repositories import (  # noqa: F401
+    DistributorSchema,
+    DistributorSpecSchema,
+    DistributorUpdateSchema,
+    HistoryEntrySchema,
+    ImporterCreateSchema,
+    ImporterSchema,
+    ImporterUpdateSchema,
+    PublishSchema,
+    RepositoryCreateSchema,
+    RepositorySchema,
+    RepositorySearchSchema,
+    RepositoryUpdateSchema,
+    SearchSchema,
+    SyncSchema,
+    UnitSearchSchema,
+)
+from pulp2ng.server.schemas.schedules import (  # noqa: F401
+    ScheduleCreateSchema,
+    ScheduleSchema,
+    ScheduleUpdateSchema,
+)
+from pulp2ng.server.schemas.status import (  # noqa: F401
+    ContentTypeSchema,
+    PluginSchema,
+    StatusSchema,
+)
+from pulp2ng.server.schemas.tasks import TaskSchema  # noqa: F401
+from pulp2ng.server.schemas.units import (  # noqa: F401
+    ORPHAN_COUNTS,
+    USER_METADATA,
+    AssociateSchema,
+    AssociationSchema,
+    ImportUploadSchema,
+    UnassociateSchema,
+    UnitSchema,
+)
+from pulp2ng.server.schemas.uploads import UploadIdsSchema, UploadSchema  # noqa: F401
