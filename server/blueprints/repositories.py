@@ -33,7 +33,7 @@ class Repositories(MethodView):
     @blp.response(200)
     def get(self):
         """List repositories (``details``, ``importers``, ``distributors`` flags)."""
-        repos_ = platform().store.repos.find().sort("_id", 1)
+        repos_ = repos.list_repositories(platform())
         return jsonify([_repo_doc(r) for r in repos_])
 
     @blp.arguments(schemas.RepositoryCreateSchema)
@@ -52,7 +52,7 @@ def search_repositories():
                                     else None)
     parsed = parse_criteria(criteria)
     stored = parsed.renamed({"id": "_id"})
-    docs = list(stored.apply(platform().store.repos.find(stored.filters)))
+    docs = list(repos.search_repositories(platform(), stored))
     result = [_repo_doc(r, options) for r in docs]
     return jsonify(rep.only_fields(result, parsed.fields,
                                    {"_href", "id", "_id", "importers", "distributors"}))
@@ -159,7 +159,7 @@ def search_distributors():
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
                               else None)
     parsed = parse_criteria(criteria)
-    docs = parsed.apply(platform().store.distributors.find(parsed.filters))
+    docs = repos.search_distributors(platform(), parsed)
     return jsonify(rep.only_fields([rep.distributor(d) for d in docs], parsed.fields,
                                    {"_href", "id", "_id", "repo_id"}))
 
