@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pulp2ng.content.download import Downloader
 from pulp2ng.db import orphan_guard
-from pulp2ng.db.store import association_id, batched, insert_ignoring_duplicates, now, unit_id
+from pulp2ng.db.store import association_id, batched, now, unit_id
 from pulp2ng.errors import ConflictingOperation, PublishError
 from pulp2ng.plugin.paths import safe_relative_path
 
@@ -77,24 +77,17 @@ class RepoConduit:
     # -- scratchpad ---------------------------------------------------------------------------
 
     def get_repo_scratchpad(self) -> dict:
-        return (self._store.repos.find_one({"_id": self.repo_id}, {"scratchpad": 1}) or {}).get(
-            "scratchpad"
-        ) or {}
+        return self._store.get_repo_scratchpad(self.repo_id)
 
     def set_repo_scratchpad(self, value: dict) -> None:
-        self._store.repos.update_one({"_id": self.repo_id}, {"$set": {"scratchpad": value}})
+        self._store.set_repo_scratchpad(self.repo_id, value)
 
     def update_repo_scratchpad(self, values: dict) -> None:
         """Pulp 2's merge: add or replace only these keys, one ``$set`` each, so a plugin
         never needs get-modify-set (which loses keys written meanwhile by others)."""
         if not values:
             return
-        ops = {"$set": {f"scratchpad.{key}": value for key, value in values.items()}}
-        if self._store.repos.update_one({"_id": self.repo_id, "scratchpad": {"$type": "object"}},
-                                        ops).matched_count == 0:
-            # No scratchpad document yet (null or missing): start one from these keys.
-            self._store.repos.update_one(
-                {"_id": self.repo_id, "scratchpad": None}, {"$set": {"scratchpad": values}})
+        self._store.update_repo_scratchpad(self.repo_id, values)
 
     # -- reading units ----------------------------------------------------------------------
 
@@ -110,7 +103,7 @@ class RepoConduit:
         """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``)."""
         ids = self._store.repo_association_ids(self.repo_id, type_id)
         projection = _projection(fields)
-        return self._store.find_by_ids(self._store.units(type_id), ids, projection)
+        return self._store.find_units_by_ids(type_id, ids, projection)
 
     def find_units(self, type_id: str, unit_keys: Iterable[dict],
                    fields: Iterable[str] | None = None) -> dict[str, dict]:
@@ -119,7 +112,7 @@ class RepoConduit:
         projection = _projection(fields)
         return {
             doc["_id"]: doc
-            for doc in self._store.find_by_ids(self._store.units(type_id), ids, projection)
+            for doc in self._store.find_units_by_ids(type_id, ids, projection)
         }
 
     # -- writing units ------------------------------------------------------------------------
@@ -155,7 +148,7 @@ class RepoConduit:
                 "_last_updated": stamp,
             })
         self.storage.flush()  # files before the documents that point at them
-        insert_ignoring_duplicates(self._store.units(type_id), docs)
+        self._store.insert_units(type_id, docs)
         self._associate(docs, recreate={d["_id"]: d for d in docs})
         self._check_files(type_id, docs)
         return [d["_id"] for d in docs]
@@ -184,7 +177,7 @@ class RepoConduit:
             }
             for u in units
         ]
-        added = insert_ignoring_duplicates(self._store.associations, docs)
+        added = self._store.insert_associations(docs)
         if not orphan_guard.must_check(self._store, self._orphan_snapshot):
             return added
         by_type: dict[str, list[str]] = {}
@@ -195,8 +188,7 @@ class RepoConduit:
             for _ in range(3):
                 if not gone or recreate is None:
                     break
-                insert_ignoring_duplicates(self._store.units(type_id),
-                                           [recreate[i] for i in gone])
+                self._store.insert_units(type_id, [recreate[i] for i in gone])
                 gone = orphan_guard.bump_guards(self._store, type_id, list(gone))
             if gone:
                 self.unassociate_units(type_id, gone)
@@ -219,7 +211,7 @@ class RepoConduit:
     def unassociate_units(self, type_id: str, unit_ids: Iterable[str]) -> int:
         """Remove units from the repository (the units themselves stay, maybe as orphans)."""
         ids = [association_id(self.repo_id, type_id, u) for u in unit_ids]
-        removed = self._store.delete_by_ids(self._store.associations, ids)
+        removed = self._store.delete_associations(ids)
         self.removed_count += removed
         return removed
 
