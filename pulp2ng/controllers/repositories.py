@@ -614,3 +614,23 @@ def search_repositories(platform, criteria):
 def search_distributors(platform, criteria):
     """Distributors of every repository matching parsed criteria."""
     return platform.store.search_distributors(criteria)
+
+
+def get_repository(platform, repo_id: str) -> dict:
+    return platform.store.get_repository(repo_id)
+
+
+def find_importer(platform, repo_id: str) -> dict | None:
+    return platform.store.find_importer(repo_id)
+
+
+def get_importer(platform, repo_id: str, importer_type_id: str | None = None) -> dict:
+    return platform.store.get_importer(repo_id, importer_type_id)
+
+
+def find_distributors(platform, repo_id: str) -> list[dict]:
+    return platform.store.find_distributors(repo_id)
+
+
+def get_distributor(platform, repo_id: str, distributor_id: str) -> dict:
+    return platform.store.get_distributor(repo_id, distributor_id)

@@ -19,11 +19,10 @@ blp = Blueprint("repositories", __name__, url_prefix="/pulp/api/v2",
 
 
 def _repo_doc(repo: dict, source=None) -> dict:
-    store = platform().store
     details = flag("details", source)
-    importers = [i for i in [store.find_importer(repo["_id"])] if i] if (
+    importers = [i for i in [repos.find_importer(platform(), repo["_id"])] if i] if (
         details or flag("importers", source)) else None
-    distributors = store.find_distributors(repo["_id"]) if (
+    distributors = repos.find_distributors(platform(), repo["_id"]) if (
         details or flag("distributors", source)) else None
     return rep.repository(repo, importers, distributors)
 
@@ -63,7 +62,7 @@ class Repository(MethodView):
     @blp.response(200)
     def get(self, repo_id):
         """One repository; ``details=true`` adds unit totals, importers and distributors."""
-        repo = platform().store.get_repository(repo_id)
+        repo = repos.get_repository(platform(), repo_id)
         doc = _repo_doc(repo)
         if flag("details"):
             total = sum(repo.get("content_unit_counts", {}).values())
@@ -91,7 +90,7 @@ class Repository(MethodView):
 class Importers(MethodView):
     @blp.response(200)
     def get(self, repo_id):
-        imp = platform().store.find_importer(repo_id)
+        imp = repos.find_importer(platform(), repo_id)
         return jsonify([rep.importer(imp)] if imp else [])
 
     @blp.arguments(schemas.ImporterCreateSchema)
@@ -105,8 +104,8 @@ class Importers(MethodView):
 class Importer(MethodView):
     @blp.response(200)
     def get(self, repo_id, importer_id):
-        platform().store.get_repository(repo_id)
-        return jsonify(rep.importer(platform().store.get_importer(repo_id, importer_id)))
+        repos.get_repository(platform(), repo_id)
+        return jsonify(rep.importer(repos.get_importer(platform(), repo_id, importer_id)))
 
     @blp.arguments(schemas.ImporterUpdateSchema)
     @blp.response(202)
@@ -125,8 +124,8 @@ class Importer(MethodView):
 class Distributors(MethodView):
     @blp.response(200)
     def get(self, repo_id):
-        platform().store.get_repository(repo_id)
-        return jsonify([rep.distributor(d) for d in platform().store.find_distributors(repo_id)])
+        repos.get_repository(platform(), repo_id)
+        return jsonify([rep.distributor(d) for d in repos.find_distributors(platform(), repo_id)])
 
     @blp.arguments(schemas.DistributorSpecSchema)
     @blp.response(201)
@@ -140,7 +139,7 @@ class Distributors(MethodView):
 class Distributor(MethodView):
     @blp.response(200)
     def get(self, repo_id, dist_id):
-        return jsonify(rep.distributor(platform().store.get_distributor(repo_id, dist_id)))
+        return jsonify(rep.distributor(repos.get_distributor(platform(), repo_id, dist_id)))
 
     @blp.arguments(schemas.DistributorUpdateSchema)
     @blp.response(202)
