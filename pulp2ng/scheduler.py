@@ -29,7 +29,7 @@ def tick(platform, name: str) -> None:
     reservations.heal(platform)
     schedules.fire_due(platform)
     # TTL indexes do this on MongoDB; doing it here too keeps servers without TTL honest.
-    platform.store.tasks.delete_many({"expire_at": {"$lt": now()}})
+    platform.store.delete_expired_tasks(now())
     global _next_history_sweep
     if time.monotonic() >= _next_history_sweep:
         _next_history_sweep = time.monotonic() + HISTORY_SWEEP_EVERY
@@ -42,8 +42,7 @@ def purge_history(platform) -> None:
     """Drop sync and publish history older than ``tasks.history_retention_days``."""
     days = platform.settings.getint("tasks", "history_retention_days")
     cutoff = now() - dt.timedelta(days=days)
-    for collection in (platform.store.sync_results, platform.store.publish_results):
-        collection.delete_many({"started": {"$lt": cutoff}})
+    platform.store.purge_history_before(cutoff)
 
 
 #: Scratch younger than this is never swept, whatever the clocks of other hosts say.
@@ -57,7 +56,7 @@ def sweep_scratch(platform) -> None:
     start, so anything older than the oldest running task was left by one that died.
     """
     cutoff = time.time() - SCRATCH_MIN_AGE
-    for task in platform.store.tasks.find({"state": "running"}, {"start_time": 1}):
+    for task in platform.store.running_task_starts():
         if task.get("start_time"):
             cutoff = min(cutoff, task["start_time"].timestamp())
     removed = platform.storage.sweep_scratch(cutoff)
@@ -83,5 +82,5 @@ def run_scheduler(settings, name: str) -> int:
         except Exception:  # keep scheduling through transient database errors
             log.exception("scheduler tick failed")
         stop.wait(TICK)
-    platform.store.workers.delete_one({"_id": name})
+    platform.store.delete_worker(name)
     return 0

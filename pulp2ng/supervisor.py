@@ -18,8 +18,7 @@ import sys
 import time
 from collections import deque
 
-from pymongo.errors import PyMongoError
-
+from pulp2ng.db.errors import PyMongoError
 from pulp2ng.embedded import EmbeddedDatabase, start_embedded
 from pulp2ng.lifecycle import die_with_parent
 

@@ -31,16 +31,12 @@ def check_password(password: str, stored: str) -> bool:
 
 def ensure_admin(store, login: str, password: str) -> None:
     """Create the admin user on first start; an existing user is left alone."""
-    store.users.update_one(
-        {"_id": login},
-        {"$setOnInsert": {"login": login, "name": login, "roles": ["super-users"],
-                          "password": hash_password(password)}},
-        upsert=True,
-    )
+    store.create_user_once(login, {"login": login, "name": login, "roles": ["super-users"],
+                                   "password": hash_password(password)})
 
 
 def user_has_password(store, login: str, password: str) -> bool:
-    user = store.users.find_one({"_id": login}, {"password": 1})
+    user = store.find_user_password(login)
     return bool(user) and check_password(password, user.get("password", ""))
 
 

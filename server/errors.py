@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from flask import jsonify, request
 from kombu.exceptions import OperationalError as BrokerOperationalError
-from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
+from pulp2ng.db.errors import ConnectionFailure
 from pulp2ng.errors import (
     BrokerUnavailable,
     DatabaseUnavailable,

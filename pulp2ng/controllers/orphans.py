@@ -12,7 +12,6 @@ import uuid
 
 from pulp2ng.controllers.units import require_type, unit_doc
 from pulp2ng.db import orphan_guard
-from pulp2ng.db.store import SCAN_BATCH
 from pulp2ng.errors import MissingResource
 from pulp2ng.tasking import tags
 from pulp2ng.tasking.dispatch import CallReport, dispatch
@@ -24,13 +23,11 @@ _BATCH = 1000
 
 def associated_ids(store) -> set[str]:
     """Every unit id some repository references (unit ids are unique across types)."""
-    return {a["unit_id"] for a in store.associations.find({}, {"unit_id": 1, "_id": 0},
-                                                                batch_size=SCAN_BATCH)}
+    return store.associated_unit_ids()
 
 
 def _orphan_ids(store, type_id: str, associated: set) -> list[str]:
-    return [d["_id"] for d in store.units(type_id).find({}, {"_id": 1}, batch_size=SCAN_BATCH)
-            if d["_id"] not in associated]
+    return [uid for uid in store.unit_ids(type_id) if uid not in associated]
 
 
 def counts(platform) -> dict:
@@ -47,7 +44,7 @@ def list_type(platform, type_id: str) -> list[dict]:
     associated = associated_ids(platform.store)
     projection = dict.fromkeys(("_id", "_content_type_id", *unit_type.unit_key), 1)
     result = []
-    for unit in platform.store.units(type_id).find({}, projection, batch_size=SCAN_BATCH):
+    for unit in platform.store.scan_units(type_id, {}, projection):
         if unit["_id"] not in associated:
             doc = unit_doc(unit, href=False)
             doc["_href"] = f"{API}/{type_id}/{unit['_id']}/"
@@ -58,8 +55,8 @@ def list_type(platform, type_id: str) -> list[dict]:
 def get_orphan(platform, type_id: str, uid: str) -> dict:
     require_type(platform, type_id, internal_ok=True)
     store = platform.store
-    unit = store.units(type_id).find_one({"_id": uid})
-    if unit is None or store.associations.find_one({"unit_id": uid}, {"_id": 1}):
+    unit = store.find_unit(type_id, uid)
+    if unit is None or store.unit_is_associated(uid):
         raise MissingResource(orphan=uid)
     doc = unit_doc(unit)
     doc["_href"] = f"{API}/{type_id}/{uid}/"
@@ -96,16 +93,14 @@ def delete_orphans_task(ctx, type_id: str | None = None, unit_id: str | None = N
 
 def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> int:
     store = platform.store
-    col = store.units(type_id)
     projection = {"_id": 1, "_storage_path": 1, orphan_guard.GUARD: 1}
     query = {"_id": only} if only else {}
     # Step 2 then 3 of the protocol: units (with their guards) first, associations after.
     # Each unit is kept as a (guard, path) tuple: a fraction of its document's memory.
     seen = {d["_id"]: (d.get(orphan_guard.GUARD), d.get("_storage_path"))
-            for d in col.find(query, projection, batch_size=SCAN_BATCH)}
+            for d in store.scan_units(type_id, query, projection)}
     if only:
-        linked = {a["unit_id"] for a in store.associations.find({"unit_id": only},
-                                                                 {"unit_id": 1})}
+        linked = store.associated_ids_of(only)
     else:
         linked = associated_ids(store)
     candidates = {uid: kept for uid, kept in seen.items() if uid not in linked}
@@ -121,30 +116,30 @@ def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> i
     del ids
     # Step 5: what is really gone, and which of its files nothing references any more.
     paths = {path for _, path in candidates.values() if path}
-    survivors, referenced = _referenced(col, paths, only)
+    survivors, referenced = _referenced(store, type_id, paths, only)
     deleted = [uid for uid in candidates if uid not in survivors]
     doomed = {candidates[uid][1] for uid in deleted} - referenced - {None}
-    _remove_files(platform, token, col, doomed, only)
+    _remove_files(platform, token, type_id, doomed, only)
     return len(deleted)
 
 
-def _referenced(col, paths: set, only: str | None) -> tuple[set, set]:
+def _referenced(store, type_id: str, paths: set, only: str | None) -> tuple[set, set]:
     """Ids of the units still stored (all, or just ``only``) and which of ``paths`` they use."""
     if only:
-        docs = list(col.find({"_storage_path": {"$in": list(paths)}}, {"_storage_path": 1}))
+        docs = store.units_using_paths(type_id, paths)
         survivors = {d["_id"] for d in docs}
-        if col.find_one({"_id": only}, {"_id": 1}):
+        if store.unit_exists(type_id, only):
             survivors.add(only)
         return survivors, {d["_storage_path"] for d in docs}
     survivors, used = set(), set()
-    for d in col.find({}, {"_storage_path": 1}, batch_size=SCAN_BATCH):
+    for d in store.scan_units(type_id, {}, {"_storage_path": 1}):
         survivors.add(d["_id"])
         if d.get("_storage_path") in paths:
             used.add(d["_storage_path"])
     return survivors, used
 
 
-def _remove_files(platform, token: str, col, paths: set, only: str | None) -> None:
+def _remove_files(platform, token: str, type_id: str, paths: set, only: str | None) -> None:
     """Move files to tombstones, put back any a unit references again, unlink the rest."""
     storage = platform.storage
     tombs = {}
@@ -157,7 +152,7 @@ def _remove_files(platform, token: str, col, paths: set, only: str | None) -> No
         tombs[rel] = tomb
     if not tombs:
         return
-    _, again = _referenced(col, set(tombs), only)
+    _, again = _referenced(platform.store, type_id, set(tombs), only)
     for rel, tomb in tombs.items():
         if rel in again:
             dest = storage.path(rel)

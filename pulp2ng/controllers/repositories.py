@@ -7,19 +7,15 @@ reserving ``repository:<id>``.
 
 from __future__ import annotations
 
-import random
 import re
-import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from pymongo.errors import DuplicateKeyError
-
 from pulp2ng import representations as rep
 from pulp2ng.controllers.config_warnings import unknown_keys
+from pulp2ng.db.errors import DuplicateKeyError
 from pulp2ng.db.store import key_updates, now
 from pulp2ng.errors import (
-    ConflictingOperation,
     DuplicateResource,
     InvalidValue,
     MissingResource,
@@ -61,25 +57,6 @@ def _merge(stored: dict | None, delta: dict) -> dict:
         else:
             merged[key] = value
     return merged
-
-
-def _cas_update(platform, collection, doc: dict, build) -> dict:
-    """Retry ``build(doc) -> changes`` (merge and validate) until a compare-and-set of the
-    document's ``revision`` lands: concurrent deltas each get validated against what they
-    are merged into, and none is lost. Returns the document as written."""
-    doc_id, repo_id = doc["_id"], doc["repo_id"]
-    for attempt in range(CAS_ATTEMPTS):
-        if attempt:
-            time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
-            doc = collection.find_one({"_id": doc_id})
-            if doc is None:
-                raise MissingResource(f"{collection.name} {doc_id} was removed",
-                                      repository=repo_id)
-        changes = build(doc)
-        if platform.store.compare_and_set(collection, doc_id, doc.get("revision", 0), changes):
-            return {**doc, **changes, "revision": doc.get("revision", 0) + 1}
-    raise ConflictingOperation(
-        f"{collection.name} {doc_id} kept changing; the update was not applied")
 
 
 def transfer_repo(platform, repo: dict, working_dir=None) -> dict:
@@ -139,7 +116,7 @@ def create_repository(platform, body: dict) -> tuple[dict, list[str]]:
         "created": now(),
     }
     try:
-        platform.store.repos.insert_one(repo)
+        platform.store.insert_repository(repo)
     except DuplicateKeyError:
         raise DuplicateResource(repo_id) from None
     try:
@@ -186,7 +163,7 @@ def update_repository(platform, repo_id: str, body: dict) -> CallReport:
     if ops:
         # Per-key operators, not a merged dict written back: concurrent PUTs touching
         # different notes all survive.
-        if platform.store.repos.update_one({"_id": repo_id}, ops).matched_count == 0:
+        if not platform.store.update_repository(repo_id, ops):
             raise MissingResource(repository=repo_id)
     spawned = []
     for dist_id, cfg in dist_configs.items():
@@ -211,7 +188,7 @@ def queue_delete_repository(platform, repo_id: str) -> CallReport:
 @task("pulp2ng.tasks.repository.delete")
 def delete_repository_task(ctx, repo_id: str):
     platform = ctx.platform
-    repo = platform.store.repos.find_one({"_id": repo_id})
+    repo = platform.store.find_repository(repo_id)
     if repo is None:
         raise MissingResource(repository=repo_id)
     imp = platform.store.find_importer(repo_id)
@@ -229,14 +206,7 @@ def delete_repository_task(ctx, repo_id: str):
 
 
 def _purge_repository_documents(platform, repo_id: str) -> None:
-    store = platform.store
-    store.schedules.delete_many({"repo_id": repo_id})
-    store.importers.delete_many({"repo_id": repo_id})
-    store.distributors.delete_many({"repo_id": repo_id})
-    store.associations.delete_many({"repo_id": repo_id})
-    store.sync_results.delete_many({"repo_id": repo_id})
-    store.publish_results.delete_many({"repo_id": repo_id})
-    store.repos.delete_one({"_id": repo_id})
+    platform.store.purge_repository(repo_id)
 
 
 def _call_quietly(fn, *args) -> list[str]:
@@ -324,10 +294,10 @@ def _new_importer(platform, repo, type_id, config) -> dict:
 
 def _attach_importer(platform, repo, doc) -> None:
     cls = platform.plugins.importers[doc["importer_type_id"]]
-    platform.store.importers.delete_many({"repo_id": repo["_id"]})
+    platform.store.delete_repository_importers(repo["_id"])
     cls().importer_added(transfer_repo(platform, repo),
                          importer_call_config(platform, cls, doc["config"]))
-    platform.store.importers.insert_one(dict(doc, config=platform.secrets.seal(doc["config"])))
+    platform.store.insert_importer(dict(doc, config=platform.secrets.seal(doc["config"])))
 
 
 def _remove_importer_hook(platform, repo, imp) -> None:
@@ -363,7 +333,7 @@ def set_importer_task(ctx, repo_id: str, importer_type_id: str, config: dict):
     existing = platform.store.find_importer(repo_id)
     if existing:
         _remove_importer_hook(platform, repo, existing)
-        platform.store.schedules.delete_many({"repo_id": repo_id, "kind": "sync"})
+        platform.store.delete_sync_schedules(repo_id)
     _attach_importer(platform, repo, doc)
     return rep.importer(doc)
 
@@ -394,7 +364,7 @@ def update_importer_config(platform, repo, imp, delta) -> dict:
         _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
         return {"config": platform.secrets.seal(config), "last_updated": now()}
 
-    return _cas_update(platform, platform.store.importers, imp, build)
+    return platform.store.cas_update_importer(imp, build, CAS_ATTEMPTS)
 
 
 def queue_update_importer(platform, repo_id: str, importer_id: str, body: dict) -> CallReport:
@@ -451,9 +421,9 @@ def delete_importer_task(ctx, repo_id: str, importer_id: str):
     platform = ctx.platform
     repo = platform.store.get_repository(repo_id)
     imp = platform.store.get_importer(repo_id, importer_id)
-    platform.store.schedules.delete_many({"repo_id": repo_id, "kind": "sync"})
+    platform.store.delete_sync_schedules(repo_id)
     _remove_importer_hook(platform, repo, imp)
-    platform.store.importers.delete_one({"_id": imp["_id"]})
+    platform.store.delete_importer(imp["_id"])
     return None
 
 
@@ -503,10 +473,7 @@ def _attach_distributor(platform, repo, doc) -> None:
     cls = platform.plugins.distributors[doc["distributor_type_id"]]
     cls().distributor_added(transfer_repo(platform, repo),
                             distributor_call_config(platform, cls, doc["config"]))
-    platform.store.distributors.replace_one(
-        {"repo_id": repo["_id"], "id": doc["id"]},
-        dict(doc, config=platform.secrets.seal(doc["config"])), upsert=True
-    )
+    platform.store.save_distributor(dict(doc, config=platform.secrets.seal(doc["config"])))
 
 
 def add_distributor(platform, repo_id: str, body: dict) -> tuple[dict, list[str]]:
@@ -515,7 +482,7 @@ def add_distributor(platform, repo_id: str, body: dict) -> tuple[dict, list[str]
     Returns the stored distributor and warnings about config keys it does not read."""
     repo = platform.store.get_repository(repo_id)
     doc = _new_distributor(platform, repo, body)
-    existing = platform.store.distributors.find_one({"repo_id": repo_id, "id": doc["id"]})
+    existing = platform.store.find_distributor(repo_id, doc["id"])
     if existing:
         # Same _id, so keep counting: an update that read the old document must not match.
         doc["_id"] = existing["_id"]
@@ -569,7 +536,7 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
             changes["auto_publish"] = delta["auto_publish"]
         return changes
 
-    return rep.distributor(_cas_update(platform, platform.store.distributors, dist, build))
+    return rep.distributor(platform.store.cas_update_distributor(dist, build, CAS_ATTEMPTS))
 
 
 def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:
@@ -585,8 +552,8 @@ def delete_distributor_task(ctx, repo_id: str, dist_id: str):
     repo = platform.store.get_repository(repo_id)
     dist = platform.store.get_distributor(repo_id, dist_id)
     _remove_distributor_hook(platform, repo, dist, ctx)
-    platform.store.schedules.delete_many({"repo_id": repo_id, "distributor_id": dist_id})
-    platform.store.distributors.delete_one({"_id": dist["_id"]})
+    platform.store.delete_publish_schedules(repo_id, dist_id)
+    platform.store.delete_distributor(dist["_id"])
     return None
 
 
@@ -610,7 +577,44 @@ def take_down_tree(platform, conduit, dist: dict, location) -> None:
     if not location:
         return
     area, path = location
-    holder = platform.store.distributors.find_one(
-        {"published_location": [area, path], "_id": {"$ne": dist["_id"]}}, {"_id": 1})
+    holder = platform.store.other_publisher_at([area, path], dist["_id"])
     if holder is None:
         conduit.unpublish(area, path)
+
+
+# -- reads for the API ------------------------------------------------------------------------
+
+
+def list_repositories(platform):
+    """Every repository, by id."""
+    return platform.store.list_repositories()
+
+
+def search_repositories(platform, criteria):
+    """Repositories matching parsed criteria whose field names are the stored ones."""
+    return platform.store.search_repositories(criteria)
+
+
+def search_distributors(platform, criteria):
+    """Distributors of every repository matching parsed criteria."""
+    return platform.store.search_distributors(criteria)
+
+
+def get_repository(platform, repo_id: str) -> dict:
+    return platform.store.get_repository(repo_id)
+
+
+def find_importer(platform, repo_id: str) -> dict | None:
+    return platform.store.find_importer(repo_id)
+
+
+def get_importer(platform, repo_id: str, importer_type_id: str | None = None) -> dict:
+    return platform.store.get_importer(repo_id, importer_type_id)
+
+
+def find_distributors(platform, repo_id: str) -> list[dict]:
+    return platform.store.find_distributors(repo_id)
+
+
+def get_distributor(platform, repo_id: str, distributor_id: str) -> dict:
+    return platform.store.get_distributor(repo_id, distributor_id)

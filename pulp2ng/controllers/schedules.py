@@ -114,18 +114,18 @@ def create_schedule(platform, repo_id, kind, owner_id, body: dict) -> dict:
         if start and start < created else first_run,
         "last_run_at": None, "total_run_count": 0, "last_updated": created.timestamp(),
     }
-    platform.store.schedules.insert_one(doc)
+    platform.store.insert_schedule(doc)
     return doc
 
 
 def list_schedules(platform, repo_id, kind, owner_id) -> list[dict]:
     owner = _owner(platform, repo_id, kind, owner_id)
-    return list(platform.store.schedules.find(owner).sort("first_run", 1))
+    return platform.store.list_schedules(owner)
 
 
 def get_schedule(platform, repo_id, kind, owner_id, schedule_id) -> dict:
     owner = _owner(platform, repo_id, kind, owner_id)
-    doc = platform.store.schedules.find_one({"_id": schedule_id, **owner})
+    doc = platform.store.find_schedule(schedule_id, owner)
     if doc is None:
         raise MissingResource(schedule=schedule_id)
     return doc
@@ -144,13 +144,13 @@ def update_schedule(platform, repo_id, kind, owner_id, schedule_id, body: dict) 
     if fields.get("enabled"):
         fields["consecutive_failures"] = 0
     fields["last_updated"] = now().timestamp()
-    platform.store.schedules.update_one({"_id": doc["_id"]}, {"$set": fields})
-    return platform.store.schedules.find_one({"_id": doc["_id"]})
+    platform.store.set_schedule_fields(doc["_id"], fields)
+    return platform.store.find_schedule(doc["_id"])
 
 
 def delete_schedule(platform, repo_id, kind, owner_id, schedule_id) -> None:
     doc = get_schedule(platform, repo_id, kind, owner_id, schedule_id)
-    platform.store.schedules.delete_one({"_id": doc["_id"]})
+    platform.store.delete_schedule(doc["_id"])
 
 
 representation = rep.schedule  # the JSON shape lives in pulp2ng.representations
@@ -165,7 +165,7 @@ def fire_due(platform) -> list[str]:
 
     fired = []
     moment = now()
-    for doc in platform.store.schedules.find({"enabled": True, "next_run": {"$lte": moment}}):
+    for doc in platform.store.due_schedules(moment):
         interval, _, _ = parse_interval(doc["schedule"])
         remaining = doc.get("remaining_runs")
         changes = {
@@ -176,11 +176,7 @@ def fire_due(platform) -> list[str]:
             changes["remaining_runs"] = remaining - 1
             if remaining - 1 <= 0:
                 changes["enabled"] = False
-        claimed = platform.store.schedules.update_one(
-            {"_id": doc["_id"], "next_run": doc["next_run"], "enabled": True},
-            {"$set": changes, "$inc": {"total_run_count": 1}},
-        )
-        if not claimed.modified_count:
+        if not platform.store.claim_schedule_run(doc, changes):
             continue  # another scheduler fired it
         try:
             if doc["kind"] == "sync":
@@ -191,7 +187,7 @@ def fire_due(platform) -> list[str]:
                                            doc.get("override_config"),
                                            scheduled_call_id=doc["_id"]))
         except MissingResource:
-            platform.store.schedules.delete_one({"_id": doc["_id"]})
+            platform.store.delete_schedule(doc["_id"])
     return fired
 
 
@@ -199,12 +195,9 @@ def record_outcome(platform, schedule_id: str, succeeded: bool) -> None:
     """Reset or count consecutive failures; disable at ``failure_threshold``."""
     store = platform.store
     if succeeded:
-        store.schedules.update_one({"_id": schedule_id}, {"$set": {"consecutive_failures": 0}})
+        store.reset_schedule_failures(schedule_id)
         return
-    doc = store.schedules.find_one_and_update(
-        {"_id": schedule_id}, {"$inc": {"consecutive_failures": 1}},
-        return_document=True,
-    )
+    doc = store.count_schedule_failure(schedule_id)
     if doc and doc.get("failure_threshold") and (
             doc["consecutive_failures"] >= doc["failure_threshold"]):
-        store.schedules.update_one({"_id": schedule_id}, {"$set": {"enabled": False}})
+        store.disable_schedule(schedule_id)

@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from bson import ObjectId
 
 from pulp2ng import representations as rep
 from pulp2ng.controllers.repositories import (
@@ -23,6 +22,7 @@ from pulp2ng.controllers.repositories import (
     take_down_tree,
     transfer_repo,
 )
+from pulp2ng.db.repositories import new_history_id
 from pulp2ng.db.store import now
 from pulp2ng.errors import InvalidValue, MissingResource, PublishError, SyncError, TaskCanceled
 from pulp2ng.plugin.base import PublishReport, SyncReport
@@ -104,7 +104,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
     before = store.repo_association_ids(repo_id)
     started = now()
     entry = {
-        "_id": ObjectId(), "repo_id": repo_id, "importer_id": imp["importer_type_id"],
+        "_id": new_history_id(), "repo_id": repo_id, "importer_id": imp["importer_type_id"],
         "importer_type_id": imp["importer_type_id"], "started": started,
         "summary": {}, "details": {}, "error_message": None, "exception": None,
         "traceback": None,
@@ -151,11 +151,9 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     # Sealed: a per-call override may carry credentials (CVE-2018-1090).
     override = platform.secrets.seal(
         {k: v for k, v in override_config.items() if k not in _NOT_COMPARED})
-    store.importers.update_one(
-        {"_id": imp["_id"]},
-        {"$set": {"last_sync": completed, "last_override_config": override}},
-    )
-    store.sync_results.insert_one(entry)
+    store.set_importer_fields(imp["_id"],
+                              {"last_sync": completed, "last_override_config": override})
+    store.insert_sync_result(entry)
     platform.storage.drop_working_dir(ctx.task_id)
     ctx.flush_progress()
 
@@ -172,7 +170,7 @@ def note_content_change(platform, repo_id: str, added: int, removed: int,
         changes["last_unit_added"] = stamp
     if removed:
         changes["last_unit_removed"] = stamp
-    platform.store.repos.update_one({"_id": repo_id}, {"$set": changes, "$inc": {"revision": 1}})
+    platform.store.note_repository_change(repo_id, changes)
 
 
 @contextmanager
@@ -206,7 +204,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         raise PublishError(f"distributor type {dist['distributor_type_id']} is not installed")
     started = now()
     entry = {
-        "_id": ObjectId(), "repo_id": repo_id, "distributor_id": dist_id,
+        "_id": new_history_id(), "repo_id": repo_id, "distributor_id": dist_id,
         "distributor_type_id": dist["distributor_type_id"], "started": started,
         "summary": {}, "details": {}, "error_message": None, "exception": None,
         "traceback": None,
@@ -219,8 +217,8 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
     if reason:
         entry.update(result="skipped", summary=f"Skipped: {reason}",
                      details=f"Skipped: {reason}", completed=now())
-        store.publish_results.insert_one(entry)
-        store.distributors.update_one({"_id": dist["_id"]}, {"$set": {"last_publish": started}})
+        store.insert_publish_result(entry)
+        store.set_distributor_fields(dist["_id"], {"last_publish": started})
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
     config = distributor_call_config(platform, cls, dist.get("config") or {}, override_config)
@@ -228,7 +226,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
 
     def record() -> None:
         entry["completed"] = now()
-        store.publish_results.insert_one(entry)
+        store.insert_publish_result(entry)
         platform.storage.drop_working_dir(ctx.task_id)
 
     with _recorded(entry, record):
@@ -241,11 +239,11 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         entry.update(result="success", summary=report.summary, details=report.details)
     location = plugin.publish_location(view, config)
     location = list(location) if location else None
-    store.distributors.update_one(
-        {"_id": dist["_id"]},
-        {"$set": {"last_publish": started, "published": stamp,
-                  "last_override_config": platform.secrets.seal(override),
-                  "published_location": location}},
+    store.set_distributor_fields(
+        dist["_id"],
+        {"last_publish": started, "published": stamp,
+         "last_override_config": platform.secrets.seal(override),
+         "published_location": location},
     )
     if dist.get("published_location") not in (None, location):  # relative_url changed
         take_down_tree(platform, conduit, dist, dist["published_location"])
@@ -268,17 +266,17 @@ def _skip_reason(dist: dict, stamp: dict, override_config: dict) -> str | None:
 
 def sync_history(platform, repo_id: str, args) -> list[dict]:
     platform.store.get_repository(repo_id)
-    return _history(platform.store.sync_results, {"repo_id": repo_id}, args)
+    return _history(platform.store.sync_results_page, {"repo_id": repo_id}, args)
 
 
 def publish_history(platform, repo_id: str, dist_id: str, args) -> list[dict]:
     platform.store.get_repository(repo_id)
     platform.store.get_distributor(repo_id, dist_id)
-    return _history(platform.store.publish_results,
+    return _history(platform.store.publish_results_page,
                     {"repo_id": repo_id, "distributor_id": dist_id}, args)
 
 
-def _history(collection, query: dict, args) -> list[dict]:
+def _history(page, query: dict, args) -> list[dict]:
     """``limit``, ``sort`` (ascending/descending by start), ``start_date``, ``end_date``."""
     bad = []
     limit = args.get("limit")
@@ -310,11 +308,7 @@ def _history(collection, query: dict, args) -> list[dict]:
     if window:
         query = dict(query, started=window)
     direction = 1 if sort == "ascending" else -1
-    # ObjectIds made by different workers in the same second are not ordered; ``started`` is.
-    cursor = collection.find(query).sort([("started", direction), ("_id", direction)])
-    if limit:
-        cursor = cursor.limit(limit)
-    return [rep.history_entry(d) for d in cursor]
+    return [rep.history_entry(d) for d in page(query, direction, limit)]
 
 
 def record_lost(platform, task: dict, error: Exception) -> None:
@@ -325,11 +319,11 @@ def record_lost(platform, task: dict, error: Exception) -> None:
     store = platform.store
     kwargs = task.get("kwargs") or {}
     repo_id = kwargs.get("repo_id")
-    if not repo_id or store.repos.find_one({"_id": repo_id}, {"_id": 1}) is None:
+    if not repo_id or not store.repository_exists(repo_id):
         return
     started = task.get("start_time") or now()
     entry = {
-        "_id": ObjectId(), "repo_id": repo_id, "started": started, "completed": now(),
+        "_id": new_history_id(), "repo_id": repo_id, "started": started, "completed": now(),
         "result": "error", "summary": {}, "details": {}, "error_message": str(error),
         "exception": repr(error), "traceback": None,
     }
@@ -340,14 +334,13 @@ def record_lost(platform, task: dict, error: Exception) -> None:
         entry.update(importer_id=imp["importer_type_id"],
                      importer_type_id=imp["importer_type_id"],
                      added_count=None, updated_count=None, removed_count=None)
-        store.sync_results.insert_one(entry)
-        store.importers.update_one({"_id": imp["_id"]}, {"$set": {"last_sync": entry["completed"]}})
+        store.insert_sync_result(entry)
+        store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"]})
         store.rebuild_unit_counts(repo_id)
     else:
         dist_id = kwargs.get("dist_id")
-        dist = store.distributors.find_one({"repo_id": repo_id, "id": dist_id}) \
-            if dist_id else None
+        dist = store.find_distributor(repo_id, dist_id) if dist_id else None
         if dist is None:
             return
         entry.update(distributor_id=dist_id, distributor_type_id=dist["distributor_type_id"])
-        store.publish_results.insert_one(entry)
+        store.insert_publish_result(entry)

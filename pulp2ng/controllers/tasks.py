@@ -12,23 +12,21 @@ HIDDEN = {"kwargs": 0}
 
 
 def get_task(platform, task_id: str) -> dict:
-    doc = platform.store.tasks.find_one({"_id": task_id}, HIDDEN)
+    doc = platform.store.find_task(task_id, HIDDEN)
     if doc is None:
         raise MissingResource(task=task_id)
     return doc
 
 
 def list_tasks(platform, tags: list[str]) -> list[dict]:
-    query = {"tags": {"$all": tags}} if tags else {}
-    return list(platform.store.tasks.find(query, HIDDEN).sort("seq", 1))
+    return platform.store.list_tasks(tags, HIDDEN)
 
 
 def search_tasks(platform, criteria) -> list[dict]:
     projection = criteria.projection
     if projection is not None:
         projection = {**projection, "_id": 1}
-    cursor = platform.store.tasks.find(criteria.filters, projection or HIDDEN)
-    return list(criteria.apply(cursor))
+    return platform.store.search_tasks(criteria, projection or HIDDEN)
 
 
 def cancel_task(platform, task_id: str) -> None:
@@ -37,11 +35,8 @@ def cancel_task(platform, task_id: str) -> None:
     doc = get_task(platform, task_id)
     if doc["state"] in COMPLETE_STATES:
         return
-    result = store.tasks.update_one(
-        {"_id": task_id, "state": {"$in": ["waiting", "running"]}},
-        {"$set": {"state": "canceled", **completion_fields(platform.settings)}},
-    )
-    if result.modified_count and doc["state"] == "waiting" and doc.get("resource"):
+    canceled = store.cancel_task(task_id, completion_fields(platform.settings))
+    if canceled and doc["state"] == "waiting" and doc.get("resource"):
         # A waiting task that never got its message leaves the queue now; one that holds
         # the reservation releases it when its message arrives. Kick in case it was the head.
         reservations.kick(platform, doc["resource"])
@@ -53,4 +48,4 @@ def purge_tasks(platform, states: list[str]) -> int:
     bad = [s for s in states if s not in PURGEABLE_STATES]
     if bad:
         raise InvalidTaskState(f"Tasks in states {bad} cannot be purged", states=bad)
-    return platform.store.tasks.delete_many({"state": {"$in": states}}).deleted_count
+    return platform.store.purge_tasks(states)

@@ -19,7 +19,7 @@ from pulp2ng.db.criteria import (
     parse_criteria,
     parse_unit_association_criteria,
 )
-from pulp2ng.db.store import IN_QUERY_LIMIT, SCAN_BATCH, association_id, batched
+from pulp2ng.db.store import IN_QUERY_LIMIT, association_id, batched
 from pulp2ng.errors import (
     InvalidCriteria,
     InvalidValue,
@@ -110,13 +110,7 @@ def match(platform, repo_id: str, crit: UnitAssociationCriteria,
     fields = unit_fields if unit_fields is not None else crit.unit.fields
     if not crit.unit.filters and not crit.unit.sort:
         # The page is known from the associations alone: read only its units.
-        cursor = store.associations.find(query, batch_size=SCAN_BATCH)
-        if crit.association.sort:
-            cursor = cursor.sort(crit.association.sort)
-        if crit.skip:
-            cursor = cursor.skip(crit.skip)
-        if crit.limit:
-            cursor = cursor.limit(crit.limit)
+        cursor = store.association_page(query, crit.association.sort, crit.skip, crit.limit)
         small = crit.limit and crit.limit <= IN_QUERY_LIMIT
         yield from _join(platform, cursor, fields, crit.remove_duplicates,
                          IN_QUERY_LIMIT if small else 50_000)
@@ -126,9 +120,7 @@ def match(platform, repo_id: str, crit: UnitAssociationCriteria,
         # Few units: look their associations up by the unit_id index, repository in Python.
         query = {k: v for k, v in query.items() if k != "repo_id"}
         query["unit_id"] = {"$in": [uid for _, uid in units]}
-    cursor = store.associations.find(query)
-    if crit.association.sort:
-        cursor = cursor.sort(crit.association.sort)
+    cursor = store.find_associations(query, crit.association.sort)
     pairs, seen = [], set()
     for assoc in cursor:
         ref = (assoc["unit_type_id"], assoc["unit_id"])
@@ -167,8 +159,7 @@ def stream_units(platform, repo_id: str, crit: UnitAssociationCriteria,
     store = platform.store
     wanted: dict[str, set] = {}
     projection = {"unit_id": 1, "unit_type_id": 1, "_id": 0}
-    for assoc in store.associations.find(_association_query(repo_id, crit), projection,
-                                         batch_size=SCAN_BATCH):
+    for assoc in store.scan_associations(_association_query(repo_id, crit), projection):
         wanted.setdefault(assoc["unit_type_id"], set()).add(assoc["unit_id"])
     for type_id in sorted(wanted):
         ids = wanted.pop(type_id)
@@ -177,7 +168,7 @@ def stream_units(platform, repo_id: str, crit: UnitAssociationCriteria,
             by_id = {"_id": {"$in": sorted(ids)}}
             query = {"$and": [query, by_id]} if query else by_id
         projection = _unit_projection(platform, type_id, unit_fields)
-        for unit in store.units(type_id).find(query, projection, batch_size=SCAN_BATCH):
+        for unit in store.scan_units(type_id, query, projection):
             if unit["_id"] in ids:
                 yield unit
 
@@ -191,7 +182,7 @@ def _filtered_units(platform, crit, fields) -> dict:
     found = {}
     for type_id in sorted(types):
         proj = _unit_projection(platform, type_id, fields)
-        for doc in platform.store.units(type_id).find(crit.unit.filters, proj):
+        for doc in platform.store.find_units(type_id, crit.unit.filters, proj):
             found[(type_id, doc["_id"])] = doc
     return found
 
@@ -212,7 +203,7 @@ def _join(platform, cursor, fields, dedupe: bool, size: int):
         units = {}
         for type_id, ids in by_type.items():
             proj = _unit_projection(platform, type_id, fields)
-            found = store.find_by_ids(store.units(type_id), ids, proj)
+            found = store.find_units_by_ids(type_id, ids, proj)
             units.update({(type_id, d["_id"]): d for d in found})
         for a in batch:
             ref = (a["unit_type_id"], a["unit_id"])
@@ -238,7 +229,7 @@ def search_units(platform, repo_id: str, raw_criteria) -> list[dict]:
 
 def list_units(platform, type_id: str) -> list[dict]:
     require_type(platform, type_id)
-    return [unit_doc(u) for u in platform.store.units(type_id).find().sort("_id", 1)]
+    return [unit_doc(u) for u in platform.store.list_units(type_id)]
 
 
 def search_type(platform, type_id: str, raw_criteria, include_repos: bool) -> list[dict]:
@@ -247,17 +238,11 @@ def search_type(platform, type_id: str, raw_criteria, include_repos: bool) -> li
     projection = None
     if crit.fields:
         projection = dict.fromkeys(set(crit.fields) | {"_id", "_content_type_id"}, 1)
-    docs = list(crit.apply(platform.store.units(type_id).find(crit.filters, projection)))
+    docs = platform.store.search_units(type_id, crit, projection)
     result = [unit_doc(d) for d in docs]
     if include_repos:
         ids = {d["_id"] for d in docs}
-        members: dict[str, list] = {}
-        query = {"unit_type_id": type_id}
-        if len(ids) <= 200:
-            query["unit_id"] = {"$in": list(ids)}
-        for a in platform.store.associations.find(query, {"unit_id": 1, "repo_id": 1}):
-            if a["unit_id"] in ids:
-                members.setdefault(a["unit_id"], []).append(a["repo_id"])
+        members = platform.store.unit_repositories(type_id, ids, 200)
         for doc in result:
             doc["repository_memberships"] = sorted(members.get(doc["_id"], []))
     return result
@@ -265,7 +250,7 @@ def search_type(platform, type_id: str, raw_criteria, include_repos: bool) -> li
 
 def get_unit(platform, type_id: str, uid: str) -> dict:
     require_type(platform, type_id)
-    unit = platform.store.units(type_id).find_one({"_id": uid})
+    unit = platform.store.find_unit(type_id, uid)
     if unit is None:
         raise MissingResource(unit=uid)
     return unit
@@ -279,8 +264,7 @@ def set_user_metadata(platform, type_id: str, uid: str, body) -> None:
     if not isinstance(body, dict):
         raise InvalidValue(["pulp_user_metadata"], "pulp_user_metadata must be an object")
     get_unit(platform, type_id, uid)
-    platform.store.units(type_id).update_one({"_id": uid},
-                                             {"$set": {"pulp_user_metadata": body}})
+    platform.store.set_unit_user_metadata(type_id, uid, body)
 
 
 # -- copy -------------------------------------------------------------------------------------
@@ -311,7 +295,7 @@ def queue_associate(platform, dest_id: str, body: dict) -> CallReport:
     source_id = body.get("source_repo_id")
     if not source_id:
         raise MissingValue(["source_repo_id"])
-    if not isinstance(source_id, str) or platform.store.repos.find_one({"_id": source_id}) is None:
+    if not isinstance(source_id, str) or platform.store.find_repository(source_id) is None:
         raise InvalidValue(["source_repo_id"], f"Source repository {source_id} does not exist")
     raw = body.get("criteria")
     crit = parse_unit_association_criteria(raw)
@@ -332,7 +316,7 @@ def queue_associate(platform, dest_id: str, body: dict) -> CallReport:
 def associate_task(ctx, source_id: str, dest_id: str, criteria, override_config: dict):
     platform = ctx.platform
     store = platform.store
-    source = store.repos.find_one({"_id": source_id})
+    source = store.find_repository(source_id)
     if source is None:
         raise InvalidValue(["source_repo_id"], f"Source repository {source_id} does not exist")
     dest = store.get_repository(dest_id)
@@ -433,7 +417,7 @@ def unassociate_task(ctx, repo_id: str, criteria):
             ctx.check_canceled()
             if plugin and batch:
                 plugin.remove_units(view, batch, config, conduit)
-            removed += store.delete_by_ids(store.associations, (
+            removed += store.delete_associations((
                 association_id(repo_id, u["_content_type_id"], u["_id"]) for u in batch))
             listed.extend(batch)
     finally:

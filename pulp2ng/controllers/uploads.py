@@ -177,5 +177,5 @@ def _undo(platform, repo_id: str, before: set) -> None:
     store = platform.store
     after = store.repo_association_ids(repo_id)
     added = [association_id(repo_id, t, u) for u, t in after.items() if u not in before]
-    store.delete_by_ids(store.associations, added)
+    store.delete_associations(added)
     note_content_change(platform, repo_id, 0, 0)

@@ -7,96 +7,35 @@ returns ``None``.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import threading
 from collections.abc import Iterable, Iterator
 
 import pymongo
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<name> stays valid
+    IN_QUERY_LIMIT,
+    SCAN_BATCH,
+    UTC,
+    association_id,
+    batched,
+    insert_ignoring_duplicates,
+    isoformat,
+    key_updates,
+    now,
+    unit_id,
+)
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
+from pulp2ng.db.repositories import RepositoryQueries
+from pulp2ng.db.schedules import ScheduleQueries
+from pulp2ng.db.tasks import TaskQueries
+from pulp2ng.db.units import UnitQueries
+from pulp2ng.db.users import UserQueries
 from pulp2ng.errors import MissingResource
 
-UTC = dt.timezone.utc
 
-# Above this many ids a lookup scans the collection once instead of sending a long ``$in``:
-# SecantusDB evaluates ``$in`` per document in Python (1 000 values took ~1.8 s there), while
-# a projected scan costs ~40 µs a document. Real MongoDB is fast either way.
-IN_QUERY_LIMIT = 200
-#: Documents per reply on long scans. Without it a server answers each getMore with up to
-#: 16 MiB, which pymongo decodes at once: ~35 MiB of dicts per 50 000 small units.
-SCAN_BATCH = 2000
-
-
-def now() -> dt.datetime:
-    """Current UTC time truncated to milliseconds, the precision MongoDB keeps."""
-    t = dt.datetime.now(UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
-
-
-def isoformat(value: dt.datetime | None) -> str | None:
-    """Pulp's wire format for datetimes: ISO-8601 UTC with a ``Z``."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    """Lists of up to ``size`` items, read lazily: how bulk writes walk a stream."""
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def unit_id(type_id: str, unit_key: dict) -> str:
-    """Deterministic unit id: the same key always maps to the same document."""
-    blob = json.dumps([type_id, unit_key], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def association_id(repo_id: str, type_id: str, uid: str) -> str:
-    return f"{repo_id}\x1f{type_id}\x1f{uid}"
-
-
-def key_updates(field: str, delta: dict) -> dict:
-    """Per-key ``$set``/``$unset`` of ``field.<key>`` for a delta where None removes a key.
-
-    Concurrent deltas touching different keys then never undo each other, unlike a whole
-    dict read, merged and written back. Keys must be valid field names (no ``.``/``$``)."""
-    ops: dict = {}
-    for key, value in delta.items():
-        if value is None:
-            ops.setdefault("$unset", {})[f"{field}.{key}"] = ""
-        else:
-            ops.setdefault("$set", {})[f"{field}.{key}"] = value
-    return ops
-
-
-def insert_ignoring_duplicates(collection, docs: list[dict]) -> int:
-    """Unordered bulk insert; documents whose ``_id`` exists are skipped. Returns inserted."""
-    if not docs:
-        return 0
-    try:
-        return len(collection.insert_many(docs, ordered=False).inserted_ids)
-    except BulkWriteError as exc:
-        details = exc.details
-        others = [e for e in details.get("writeErrors", []) if e.get("code") != 11000]
-        if others:
-            raise
-        return details.get("nInserted", 0)
-
-
-class Store:
+class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -225,12 +164,6 @@ class Store:
 
     def find_distributors(self, repo_id: str) -> list[dict]:
         return list(self.distributors.find({"repo_id": repo_id}).sort("_id", 1))
-
-    def other_repos_distributors(self, distributor_type_id: str, repo_id: str) -> Iterator[dict]:
-        """Distributors of ``distributor_type_id`` attached to repositories other than
-        ``repo_id``."""
-        return self.distributors.find(
-            {"distributor_type_id": distributor_type_id, "repo_id": {"$ne": repo_id}})
 
     # -- units and associations ----------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pulp2ng.content.download import Downloader
 from pulp2ng.db import orphan_guard
-from pulp2ng.db.store import association_id, batched, insert_ignoring_duplicates, now, unit_id
+from pulp2ng.db.store import association_id, batched, now, unit_id
 from pulp2ng.errors import ConflictingOperation, PublishError
 from pulp2ng.plugin.paths import safe_relative_path
 
@@ -46,7 +46,7 @@ class ConfigConduit:
         ``value``, a parent of it, or under it (published paths must not overlap)."""
         value = value.strip("/")
         found = []
-        for dist in self._platform.store.other_repos_distributors(self.distributor_type_id,
+        for dist in self._platform.store.distributors_elsewhere(self.distributor_type_id,
                                                                   repo_id):
             other = str((dist.get("config") or {}).get(key) or dist["repo_id"]).strip("/")
             if other == value or other.startswith(value + "/") or value.startswith(other + "/"):
@@ -144,25 +144,18 @@ class RepoConduit:
     def get_repo_scratchpad(self) -> dict:
         """The repository's scratchpad: a plugin's small persistent state between calls (for
         example the last upstream revision seen). Task thread only."""
-        return (self._store.repos.find_one({"_id": self.repo_id}, {"scratchpad": 1}) or {}).get(
-            "scratchpad"
-        ) or {}
+        return self._store.get_repo_scratchpad(self.repo_id)
 
     def set_repo_scratchpad(self, value: dict) -> None:
         """Replace the whole scratchpad; prefer :meth:`update_repo_scratchpad`."""
-        self._store.repos.update_one({"_id": self.repo_id}, {"$set": {"scratchpad": value}})
+        self._store.set_repo_scratchpad(self.repo_id, value)
 
     def update_repo_scratchpad(self, values: dict) -> None:
         """Pulp 2's merge: add or replace only these keys, one ``$set`` each, so a plugin
         never needs get-modify-set (which loses keys written meanwhile by others)."""
         if not values:
             return
-        ops = {"$set": {f"scratchpad.{key}": value for key, value in values.items()}}
-        if self._store.repos.update_one({"_id": self.repo_id, "scratchpad": {"$type": "object"}},
-                                        ops).matched_count == 0:
-            # No scratchpad document yet (null or missing): start one from these keys.
-            self._store.repos.update_one(
-                {"_id": self.repo_id, "scratchpad": None}, {"$set": {"scratchpad": values}})
+        self._store.update_repo_scratchpad(self.repo_id, values)
 
     # -- reading units ----------------------------------------------------------------------
 
@@ -182,7 +175,7 @@ class RepoConduit:
         :meth:`associate_units` as they are."""
         ids = self._store.repo_association_ids(self.repo_id, type_id)
         projection = _projection(fields)
-        return self._store.find_by_ids(self._store.units(type_id), ids, projection)
+        return self._store.find_units_by_ids(type_id, ids, projection)
 
     def find_units(self, type_id: str, unit_keys: Iterable[dict],
                    fields: Iterable[str] | None = None) -> dict[str, dict]:
@@ -194,7 +187,7 @@ class RepoConduit:
         projection = _projection(fields)
         return {
             doc["_id"]: doc
-            for doc in self._store.find_by_ids(self._store.units(type_id), ids, projection)
+            for doc in self._store.find_units_by_ids(type_id, ids, projection)
         }
 
     # -- writing units ------------------------------------------------------------------------
@@ -239,7 +232,7 @@ class RepoConduit:
                 "_last_updated": stamp,
             })
         self.storage.flush()  # files before the documents that point at them
-        insert_ignoring_duplicates(self._store.units(type_id), docs)
+        self._store.insert_units(type_id, docs)
         self._associate(docs, recreate={d["_id"]: d for d in docs})
         self._check_files(type_id, docs)
         return [d["_id"] for d in docs]
@@ -271,7 +264,7 @@ class RepoConduit:
             }
             for u in units
         ]
-        added = insert_ignoring_duplicates(self._store.associations, docs)
+        added = self._store.insert_associations(docs)
         if not orphan_guard.must_check(self._store, self._orphan_snapshot):
             return added
         by_type: dict[str, list[str]] = {}
@@ -282,8 +275,7 @@ class RepoConduit:
             for _ in range(3):
                 if not gone or recreate is None:
                     break
-                insert_ignoring_duplicates(self._store.units(type_id),
-                                           [recreate[i] for i in gone])
+                self._store.insert_units(type_id, [recreate[i] for i in gone])
                 gone = orphan_guard.bump_guards(self._store, type_id, list(gone))
             if gone:
                 self.unassociate_units(type_id, gone)
@@ -308,7 +300,7 @@ class RepoConduit:
 
         Returns the number of associations removed; task thread only."""
         ids = [association_id(self.repo_id, type_id, u) for u in unit_ids]
-        removed = self._store.delete_by_ids(self._store.associations, ids)
+        removed = self._store.delete_associations(ids)
         self.removed_count += removed
         return removed
 

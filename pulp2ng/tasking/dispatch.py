@@ -63,7 +63,7 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
     """
     store = platform.store
     task_id = str(uuid.uuid4())
-    store.tasks.insert_one({
+    store.insert_task({
         "_id": task_id,
         "task_id": task_id,
         "task_type": task_fn.task_name,
@@ -99,7 +99,5 @@ def _withdraw(platform, task_id: str) -> None:
     """The broker refused a message: if it was ours (now ``error``, reservation released),
     delete the task the client will never hear of and answer 503. A task still waiting behind
     another one stays: it will be sent when the resource is released."""
-    deleted = platform.store.tasks.delete_one(
-        {"_id": task_id, "state": ERROR, "worker_name": None})
-    if deleted.deleted_count:
+    if platform.store.delete_unsent_task(task_id):
         raise BrokerUnavailable("The message broker is unavailable; the task was not queued")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from pulp2ng.db.errors import DuplicateKeyError, PyMongoError
 from pulp2ng.db.store import now
 from pulp2ng.errors import BrokerUnavailable
 from pulp2ng.tasking.completion import completion_fields
@@ -30,7 +30,7 @@ def kick(platform, resource: str) -> bool:
     # The cheap look first: under load the resource is usually held, and the holder kicks
     # when it releases. Our task is stored before this look, so a holder that releases
     # after it finds our task; one that released before it left no reservation to see.
-    if platform.store.reservations.find_one({"_id": resource}, {"_id": 1}) is None:
+    if not platform.store.resource_reserved(resource):
         return _take(platform, resource)
     return True
 
@@ -41,24 +41,18 @@ def release(platform, resource: str, task_id: str) -> None:
     head = _head(store, resource)
     if head is not None:
         # A hand-over is one write, and the resource is never seen free in between.
-        handed = store.reservations.update_one(
-            {"_id": resource, "task_id": task_id},
-            {"$set": {"task_id": head["_id"], "since": now()}},
-        )
-        if handed.modified_count:
+        if store.hand_over_reservation(resource, task_id, head["_id"], now()):
             send(platform, head["_id"], resource)
         else:  # not ours to pass on (already released): start whoever is next
             kick(platform, resource)
         return
-    store.reservations.delete_one({"_id": resource, "task_id": task_id})
+    store.drop_reservation(resource, task_id)
     # A task queued after the look above saw the resource still held and left it to us.
     _take(platform, resource)
 
 
 def _head(store, resource: str) -> dict | None:
-    return store.tasks.find_one(
-        {"resource": resource, "state": "waiting"}, {"_id": 1}, sort=[("seq", 1)]
-    )
+    return store.head_waiting_task(resource)
 
 
 def _take(platform, resource: str) -> bool:
@@ -67,9 +61,7 @@ def _take(platform, resource: str) -> bool:
     if head is None:
         return True
     try:
-        platform.store.reservations.insert_one(
-            {"_id": resource, "task_id": head["_id"], "since": now()}
-        )
+        platform.store.reserve(resource, head["_id"], now())
     except DuplicateKeyError:
         return True  # taken meanwhile: that holder kicks again when it releases
     return send(platform, head["_id"], resource)
@@ -87,14 +79,10 @@ def send(platform, task_id: str, resource: str | None = None) -> bool:
     except Exception as exc:  # broker down or misconfigured: the task must not stay waiting
         log.exception("could not send task %s", task_id)
         try:
-            platform.store.tasks.update_one(
-                {"_id": task_id, "state": "waiting"},
-                {"$set": {
-                    "state": "error",
-                    **completion_fields(platform.settings),
-                    "error": BrokerUnavailable(f"Could not queue the task: {exc}").to_dict(),
-                }},
-            )
+            platform.store.fail_waiting_task(task_id, {
+                **completion_fields(platform.settings),
+                "error": BrokerUnavailable(f"Could not queue the task: {exc}").to_dict(),
+            })
         except PyMongoError:
             log.exception("could not record the dispatch failure of %s", task_id)
         if resource:
@@ -120,17 +108,13 @@ def heal(platform) -> None:
     """
     store = platform.store
     cutoff = now() - STALE_AFTER
-    for held in store.reservations.find({"since": {"$lt": cutoff}}):
-        task = store.tasks.find_one({"_id": held["task_id"]},
-                                    {"state": 1, "worker_name": 1, "resent_at": 1})
+    for held in store.reservations_since_before(cutoff):
+        task = store.find_task(held["task_id"], {"state": 1, "worker_name": 1, "resent_at": 1})
         if task is None or task["state"] in ("finished", "error", "canceled", "skipped"):
             release(platform, held["_id"], held["task_id"])
         elif task["state"] == "waiting" and not task.get("worker_name"):
             _resend(platform, task, cutoff, held["_id"])  # its message was lost
-    stale = store.tasks.find(
-        {"state": "waiting", "created": {"$lt": cutoff}, "worker_name": None},
-        {"resource": 1, "resent_at": 1},
-    )
+    stale = store.stale_waiting_tasks(cutoff)
     kicked = set()
     for task in stale:
         resource = task.get("resource")
@@ -146,5 +130,5 @@ def _resend(platform, task: dict, cutoff, resource: str | None = None) -> None:
     """Send a waiting task's message again, at most once per ``STALE_AFTER``."""
     if task.get("resent_at") and task["resent_at"] >= cutoff:
         return
-    platform.store.tasks.update_one({"_id": task["_id"]}, {"$set": {"resent_at": now()}})
+    platform.store.mark_task_resent(task["_id"], now())
     send(platform, task["_id"], resource)

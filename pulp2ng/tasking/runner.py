@@ -40,7 +40,7 @@ class TaskContext:
         """True once a client canceled this task (re-read at most every 250 ms)."""
         if not self._canceled and time.monotonic() - self._checked_at > CANCEL_CHECK_INTERVAL:
             self._checked_at = time.monotonic()
-            doc = self.platform.store.tasks.find_one({"_id": self.task_id}, {"state": 1})
+            doc = self.platform.store.find_task(self.task_id, {"state": 1})
             self._canceled = doc is None or doc["state"] == "canceled"
         return self._canceled
 
@@ -63,28 +63,19 @@ class TaskContext:
             self._progress_written_at = time.monotonic()
             snapshot = dict(self._progress)
         if snapshot:
-            self.platform.store.tasks.update_one(
-                {"_id": self.task_id}, {"$set": {"progress_report": snapshot}}
-            )
+            self.platform.store.set_task_progress(self.task_id, snapshot)
 
 
 def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     """Run a waiting task once; a canceled or already started task is not run again."""
     store = platform.store
     worker_name = worker_name or platform.worker_name
-    # Compare-and-set with update_one, then read: SecantusDB's findAndModify scans the whole
-    # collection even for an ``_id`` match (~10 µs a stored task), where update_one and
-    # find_one use the ``_id`` index. On MongoDB the two shapes are equally correct.
-    started = store.tasks.update_one(
-        {"_id": task_id, "state": "waiting"},
-        {"$set": {
-            "state": "running",
-            "start_time": now(),
-            "worker_name": worker_name,
-            "queue": f"{worker_name}.dq",
-        }},
-    )
-    status = store.tasks.find_one({"_id": task_id}) if started.modified_count else None
+    # A compare-and-set (see Store.start_task for the query shape SecantusDB needs).
+    status = store.start_task(task_id, {
+        "start_time": now(),
+        "worker_name": worker_name,
+        "queue": f"{worker_name}.dq",
+    })
     if status is None:
         _skip(platform, task_id)
         return
@@ -127,12 +118,12 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
 def finish(platform, task_id: str, update: dict) -> None:
     """Write the final state unless the task is already complete (a cancel sticks)."""
     update = dict(update, **completion_fields(platform.settings))
-    platform.store.tasks.update_one({"_id": task_id, "state": "running"}, {"$set": update})
+    platform.store.finish_task(task_id, update)
 
 
 def _skip(platform, task_id: str) -> None:
     """A message for a task that is not waiting: canceled before it ran, or a redelivery."""
-    status = platform.store.tasks.find_one({"_id": task_id}, {"state": 1, "resource": 1})
+    status = platform.store.find_task(task_id, {"state": 1, "resource": 1})
     if status is None:
         return
     # A canceled task still holds its reservation: pass it on. A ``running`` one belongs to

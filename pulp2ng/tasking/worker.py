@@ -39,9 +39,7 @@ def run_worker(settings, name: str) -> int:
     def claim(request=None, **_):
         # Recorded as soon as the message leaves the broker, so the reaper can fail the task
         # if this worker dies before it starts.
-        platform.store.tasks.update_one(
-            {"_id": request.id, "state": "waiting"}, {"$set": {"worker_name": name}}
-        )
+        platform.store.claim_received_task(request.id, name)
 
     @signals.worker_ready.connect(weak=False)
     def ready(**_):
@@ -62,5 +60,5 @@ def run_worker(settings, name: str) -> int:
         ])
     finally:
         beat.stop()
-        platform.store.workers.delete_one({"_id": name})
+        platform.store.delete_worker(name)
     return 0

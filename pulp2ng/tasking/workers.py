@@ -21,15 +21,13 @@ log = logging.getLogger(__name__)
 
 
 def heartbeat(platform, name: str, role: str = "worker") -> None:
-    platform.store.workers.update_one(
-        {"_id": name}, {"$set": {"last_heartbeat": now(), "role": role}}, upsert=True
-    )
+    platform.store.record_heartbeat(name, now(), role)
 
 
 def live_workers(platform) -> list[dict]:
     timeout = platform.settings.getfloat("tasks", "worker_timeout")
     cutoff = now() - dt.timedelta(seconds=timeout)
-    return list(platform.store.workers.find({"last_heartbeat": {"$gte": cutoff}}).sort("_id"))
+    return platform.store.workers_seen_since(cutoff)
 
 
 def reap_dead_workers(platform) -> list[str]:
@@ -37,11 +35,8 @@ def reap_dead_workers(platform) -> list[str]:
     timeout = platform.settings.getfloat("tasks", "worker_timeout")
     cutoff = now() - dt.timedelta(seconds=timeout)
     reaped = []
-    for doc in platform.store.workers.find({"last_heartbeat": {"$lt": cutoff}}):
-        claimed = platform.store.workers.delete_one(
-            {"_id": doc["_id"], "last_heartbeat": doc["last_heartbeat"]}
-        )
-        if claimed.deleted_count:
+    for doc in platform.store.workers_silent_since(cutoff):
+        if platform.store.claim_dead_worker(doc):
             fail_worker_tasks(platform, doc["_id"], f"missed heartbeats for {timeout:g} s")
             reaped.append(doc["_id"])
     return reaped
@@ -51,15 +46,11 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
     """End every incomplete task of worker ``name`` as ``error`` and release its resources."""
     store = platform.store
     count = 0
-    for task in store.tasks.find(
-        {"worker_name": name, "state": {"$in": ["waiting", "running"]}},
-        {"_id": 1, "resource": 1, "state": 1, "task_type": 1, "kwargs": 1, "start_time": 1},
-    ):
+    for task in store.incomplete_worker_tasks(name):
         error = WorkerLost(f"Worker {name} terminated abnormally ({why}) while running "
                            f"task {task['_id']}", worker_name=name)
         if task["state"] == "waiting":  # received by the worker but not started yet
-            store.tasks.update_one({"_id": task["_id"], "state": "waiting"},
-                                   {"$set": {"state": "running"}})
+            store.mark_task_running(task["_id"])
         # History and scratch first, so a client that sees the task ``error`` sees them too.
         _record_lost_task(platform, task, error)
         platform.storage.drop_task_scratch(task["_id"])  # partial downloads, scratch
@@ -74,8 +65,7 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
 
 def fail_running_tasks(platform, why: str) -> int:
     """Fail every task a worker had taken (used when the database itself restarted)."""
-    names = platform.store.tasks.distinct(
-        "worker_name", {"state": {"$in": ["waiting", "running"]}, "worker_name": {"$ne": None}})
+    names = platform.store.busy_worker_names()
     return sum(fail_worker_tasks(platform, name, why) for name in names if name)
 
 

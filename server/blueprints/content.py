@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from pulp2ng import representations as rep
 from pulp2ng.controllers import orphans, units, uploads
+from pulp2ng.controllers import repositories as repos
 from pulp2ng.errors import InvalidType
 from pulp2ng.server import schemas
 from pulp2ng.server.arguments import Blueprint
@@ -29,7 +30,7 @@ def _json_body():
 def search_repository_units(repo_id):
     """Association documents with their unit as ``metadata`` (unit association criteria)."""
     if request.method == "GET":
-        platform().store.get_repository(repo_id)
+        repos.get_repository(platform(), repo_id)
         criteria, _ = search_body(None)
         criteria = _association_criteria_from_args(criteria)
     else:

@@ -19,11 +19,10 @@ blp = Blueprint("repositories", __name__, url_prefix="/pulp/api/v2",
 
 
 def _repo_doc(repo: dict, source=None) -> dict:
-    store = platform().store
     details = flag("details", source)
-    importers = [i for i in [store.find_importer(repo["_id"])] if i] if (
+    importers = [i for i in [repos.find_importer(platform(), repo["_id"])] if i] if (
         details or flag("importers", source)) else None
-    distributors = store.find_distributors(repo["_id"]) if (
+    distributors = repos.find_distributors(platform(), repo["_id"]) if (
         details or flag("distributors", source)) else None
     return rep.repository(repo, importers, distributors)
 
@@ -33,7 +32,7 @@ class Repositories(MethodView):
     @blp.response(200, schemas.RepositorySchema(many=True))
     def get(self):
         """List repositories (``details``, ``importers``, ``distributors`` flags)."""
-        repos_ = platform().store.repos.find().sort("_id", 1)
+        repos_ = repos.list_repositories(platform())
         return jsonify([_repo_doc(r) for r in repos_])
 
     @blp.arguments(schemas.RepositoryCreateSchema)
@@ -53,7 +52,7 @@ def search_repositories():
                                     else None)
     parsed = parse_criteria(criteria)
     stored = parsed.renamed({"id": "_id"})
-    docs = list(stored.apply(platform().store.repos.find(stored.filters)))
+    docs = list(repos.search_repositories(platform(), stored))
     result = [_repo_doc(r, options) for r in docs]
     return jsonify(rep.only_fields(result, parsed.fields,
                                    {"_href", "id", "_id", "importers", "distributors"}))
@@ -64,7 +63,7 @@ class Repository(MethodView):
     @blp.response(200, schemas.RepositorySchema)
     def get(self, repo_id):
         """One repository; ``details=true`` adds unit totals, importers and distributors."""
-        repo = platform().store.get_repository(repo_id)
+        repo = repos.get_repository(platform(), repo_id)
         doc = _repo_doc(repo)
         if flag("details"):
             total = sum(repo.get("content_unit_counts", {}).values())
@@ -94,7 +93,7 @@ class Repository(MethodView):
 class Importers(MethodView):
     @blp.response(200, schemas.ImporterSchema(many=True))
     def get(self, repo_id):
-        imp = platform().store.find_importer(repo_id)
+        imp = repos.find_importer(platform(), repo_id)
         return jsonify([rep.importer(imp)] if imp else [])
 
     @blp.arguments(schemas.ImporterCreateSchema)
@@ -108,8 +107,8 @@ class Importers(MethodView):
 class Importer(MethodView):
     @blp.response(200, schemas.ImporterSchema)
     def get(self, repo_id, importer_id):
-        platform().store.get_repository(repo_id)
-        return jsonify(rep.importer(platform().store.get_importer(repo_id, importer_id)))
+        repos.get_repository(platform(), repo_id)
+        return jsonify(rep.importer(repos.get_importer(platform(), repo_id, importer_id)))
 
     @blp.arguments(schemas.ImporterUpdateSchema)
     @blp.response(202, schemas.CallReportSchema)
@@ -128,8 +127,8 @@ class Importer(MethodView):
 class Distributors(MethodView):
     @blp.response(200, schemas.DistributorSchema(many=True))
     def get(self, repo_id):
-        platform().store.get_repository(repo_id)
-        return jsonify([rep.distributor(d) for d in platform().store.find_distributors(repo_id)])
+        repos.get_repository(platform(), repo_id)
+        return jsonify([rep.distributor(d) for d in repos.find_distributors(platform(), repo_id)])
 
     @blp.arguments(schemas.DistributorSpecSchema)
     @blp.response(201, schemas.DistributorSchema)
@@ -143,7 +142,7 @@ class Distributors(MethodView):
 class Distributor(MethodView):
     @blp.response(200, schemas.DistributorSchema)
     def get(self, repo_id, dist_id):
-        return jsonify(rep.distributor(platform().store.get_distributor(repo_id, dist_id)))
+        return jsonify(rep.distributor(repos.get_distributor(platform(), repo_id, dist_id)))
 
     @blp.arguments(schemas.DistributorUpdateSchema)
     @blp.response(202, schemas.CallReportSchema)
@@ -163,7 +162,7 @@ def search_distributors():
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
                               else None)
     parsed = parse_criteria(criteria)
-    docs = parsed.apply(platform().store.distributors.find(parsed.filters))
+    docs = repos.search_distributors(platform(), parsed)
     return jsonify(rep.only_fields([rep.distributor(d) for d in docs], parsed.fields,
                                    {"_href", "id", "_id", "repo_id"}))
 

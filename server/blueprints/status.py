@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from flask import jsonify
-from pymongo.errors import ConnectionFailure
 
 from pulp2ng import __version__
+from pulp2ng.db.errors import ConnectionFailure
 from pulp2ng.db.store import isoformat
 from pulp2ng.errors import MissingResource
 from pulp2ng.server import schemas
