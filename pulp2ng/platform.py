@@ -30,9 +30,12 @@ class Platform:
         self.store.internal_types = self.plugins.internal_types
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, worker_name: str | None = None):
+    def from_settings(cls, settings: Settings | None = None, worker_name: str | None = None,
+                      serves_requests: bool = False):
+        """``serves_requests``: the API's platform, which fails fast while the database is
+        down rather than retry (see :func:`pulp2ng.db.store.connect`)."""
         settings = settings or load_settings()
-        store = connect(settings)
+        store = connect(settings, retry_reads=not serves_requests)
         plugins = load_plugins()
         celery = make_celery(settings)
         platform = cls(settings, store, plugins, celery, ContentStorage(settings.storage_dir),

@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     settings = settings or load_settings()
     check_bind_is_safe(settings)
-    platform = platform or Platform.from_settings(settings)
+    platform = platform or Platform.from_settings(settings, serves_requests=True)
     platform.prepare_database()
     seal_clear_secrets_once(platform.store, platform.secrets)
     admin = settings.get("auth", "admin_user")

@@ -219,8 +219,12 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         return deleted
 
 
-def connect(settings, url: str | None = None) -> Store:
-    """Open a pooled client to ``database.url`` (or ``url``) and return the Store."""
+def connect(settings, url: str | None = None, retry_reads: bool = True) -> Store:
+    """Open a pooled client to ``database.url`` (or ``url``) and return the Store.
+
+    ``retry_reads=False`` is for the API: a read retried after a network error waits up to
+    ``serverSelectionTimeoutMS`` for the server to come back, while the API answers 503 at
+    once (the health flag turns every later request away before it reaches the driver)."""
     url = url or settings.get("database", "url")
     if not url:
         raise RuntimeError(
@@ -231,6 +235,7 @@ def connect(settings, url: str | None = None) -> Store:
     client = pymongo.MongoClient(
         url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False,
         heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
+        retryReads=retry_reads,
     )
     return Store(client, settings.get("database", "name"), health)
 

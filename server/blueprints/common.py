@@ -35,9 +35,11 @@ def search_body(body: dict | None):
     """A search request from POST JSON or GET query parameters (filters/sort as JSON)."""
     import json
 
-    from pulp2ng.errors import InvalidCriteria, MissingValue
+    from pulp2ng.errors import InvalidCriteria, InvalidValue, MissingValue
 
     if request.method == "POST":
+        if body is not None and not isinstance(body, dict):
+            raise InvalidValue(["criteria"], "a search body must be an object with criteria")
         if not body or "criteria" not in body:
             raise MissingValue(["criteria"])
         return body["criteria"], body
