@@ -461,13 +461,15 @@ class _PartFile:
         os.makedirs(directory, exist_ok=True)
         fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{name}-", suffix=".part")
         self.file = os.fdopen(fd, "wb")
-        self.restart()
+        self.hasher, self.size = hashlib.new(self.algorithm), 0
 
     def restart(self) -> None:
-        self.file.seek(0)
-        self.file.truncate()
-        self.hasher = hashlib.new(self.algorithm)
-        self.size = 0
+        """Empty the file for another try (a new file is empty already: no syscalls, which
+        count when a sync stores thousands of small files)."""
+        if self.size:
+            self.file.seek(0)
+            self.file.truncate()
+            self.hasher, self.size = hashlib.new(self.algorithm), 0
 
     def write(self, chunk: bytes) -> None:
         self.hasher.update(chunk)
