@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import request
 
 from pulp2ng.errors import NotAuthenticated
+from pulp2ng.server.docs import PREFIX as DOCS_PREFIX
 
-PUBLIC_PREFIXES = ("/pulp/api/v2/status/", "/pulp/api/v2/docs/")
+PUBLIC_PREFIXES = ("/pulp/api/v2/status/", f"{DOCS_PREFIX}/")
 
 
 def init_auth(app, authenticator) -> None:

@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from werkzeug.exceptions import HTTPException
 
 from pulp2ng.db.errors import ConnectionFailure
+from pulp2ng.server.docs import PREFIX as DOCS_PREFIX
 from pulp2ng.errors import (
     BrokerUnavailable,
     DatabaseUnavailable,
@@ -22,8 +23,9 @@ from pulp2ng.errors import (
 
 log = logging.getLogger(__name__)
 
-#: Paths answered while the database is down: status reports ``connected: false``.
-DATABASE_FREE_PREFIXES = ("/pulp/api/v2/status/",)
+#: Paths answered while the database is down: status reports ``connected: false``, and the
+#: API's documentation needs no database at all.
+DATABASE_FREE_PREFIXES = ("/pulp/api/v2/status/", f"{DOCS_PREFIX}/")
 
 
 def href() -> str:

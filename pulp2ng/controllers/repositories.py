@@ -167,8 +167,8 @@ def update_repository(platform, repo_id: str, body: dict) -> CallReport:
             raise MissingResource(repository=repo_id)
     spawned = []
     for dist_id, cfg in dist_configs.items():
-        report = update_distributor_report(platform, repo_id, dist_id,
-                                           {"distributor_config": cfg})
+        report = queue_update_distributor(platform, repo_id, dist_id,
+                                          {"distributor_config": cfg})
         spawned += report.spawned_tasks
         warnings += report.warnings
     report = CallReport(result=rep.repository(platform.store.get_repository(repo_id)),
@@ -491,17 +491,10 @@ def add_distributor(platform, repo_id: str, body: dict) -> tuple[dict, list[str]
     return doc, _distributor_warnings(platform, doc["distributor_type_id"], doc["config"])
 
 
-def update_distributor_report(platform, repo_id: str, dist_id: str, body: dict) -> CallReport:
-    """Queue a distributor update; the report names config keys the distributor ignores."""
-    task_id = queue_update_distributor(platform, repo_id, dist_id, body)
+def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -> CallReport:
+    """Check the request now, apply it in a task; the report names config keys the
+    distributor ignores."""
     dist = platform.store.get_distributor(repo_id, dist_id)
-    return CallReport(spawned_tasks=[task_id],
-                      warnings=_distributor_warnings(platform, dist["distributor_type_id"],
-                                                     body.get("distributor_config")))
-
-
-def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -> str:
-    platform.store.get_distributor(repo_id, dist_id)
     config = body.get("distributor_config") or {}
     delta = body.get("delta") or {}
     if not isinstance(config, dict):
@@ -511,12 +504,15 @@ def queue_update_distributor(platform, repo_id: str, dist_id: str, body: dict) -
         raise InvalidValue(["delta"], "delta must be an object")
     if "auto_publish" in delta and not isinstance(delta["auto_publish"], bool):
         raise InvalidValue(["delta.auto_publish"], "auto_publish must be a boolean")
-    return dispatch(
+    task_id = dispatch(
         platform, update_distributor_task, resource=resource(repo_id),
         tags=[tags.repository(repo_id), tags.repository_distributor(dist_id),
               tags.action("update_distributor")],
         kwargs={"repo_id": repo_id, "dist_id": dist_id, "config": config, "delta": delta},
     )
+    return CallReport(spawned_tasks=[task_id],
+                      warnings=_distributor_warnings(platform, dist["distributor_type_id"],
+                                                     config))
 
 
 @task("pulp2ng.tasks.distributor.update")

@@ -147,7 +147,7 @@ class Distributor(MethodView):
     @blp.arguments(schemas.DistributorUpdateSchema)
     @blp.response(202, schemas.CallReportSchema)
     def put(self, body, repo_id, dist_id):
-        return accepted(repos.update_distributor_report(platform(), repo_id, dist_id, body))
+        return accepted(repos.queue_update_distributor(platform(), repo_id, dist_id, body))
 
     @blp.response(202, schemas.CallReportSchema)
     def delete(self, repo_id, dist_id):
