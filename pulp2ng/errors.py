@@ -11,7 +11,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     ├── MissingResource (PLP0009, 404)
     ├── DuplicateResource (PLP0018, 409)
     ├── ConflictingOperation (PLP0010, 409)
-    ├── NotAuthenticated (PLP0025, 401)
+    ├── NotAuthenticated (PLP0025, 401)  NotAuthorized (PLP0026, 401)
     ├── TaskPurgeForbidden (PLP1012, 403)  InvalidTaskState (PLP1011, 400)
     ├── NotFound (PLP0009, 404)  MethodNotAllowed (PLP0000, 405)  RequestTooLarge (PLP0000, 413)
     ├── PluginError (PLP0000, 500)  plugin failures: SyncError, PublishError (PLP0034),
@@ -144,6 +144,12 @@ class NotAuthenticated(PulpError):
 
     def __init__(self, message: str = "Authentication failed."):
         super().__init__(message)
+
+
+class NotAuthorized(PulpError):
+    """Authenticated, but without the operation on the resource: 401, as in Pulp 2."""
+
+    code, http_status = "PLP0026", 401
 
 
 class InvalidTaskState(PulpError):

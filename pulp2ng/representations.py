@@ -193,3 +193,34 @@ def schedule(doc: dict) -> dict:
         "total_run_count": doc.get("total_run_count", 0),
         "last_updated": doc.get("last_updated"),
     })
+
+
+def user(doc: dict) -> dict:
+    """A user; the password hash and certificate token never leave the server."""
+    return {
+        "_href": f"{API}/users/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "users",
+        "id": doc["_id"],
+        "login": doc["_id"],
+        "name": doc.get("name") or doc["_id"],
+        "roles": list(doc.get("roles", [])),
+    }
+
+
+def role(doc: dict, users: list[str], permissions: dict) -> dict:
+    return {
+        "_href": f"{API}/roles/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "roles",
+        "id": doc["_id"],
+        "display_name": doc.get("display_name") or doc["_id"],
+        "description": doc.get("description"),
+        "permissions": permissions,
+        "users": users,
+    }
+
+
+def permission(entry: dict) -> dict:
+    return {"_id": {"$oid": entry["resource"]}, "_ns": "permissions", "id": entry["resource"],
+            **entry}

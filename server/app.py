@@ -11,7 +11,8 @@ from pulp2ng import __version__
 from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
 from pulp2ng.db.sealing import seal_clear_secrets_once
 from pulp2ng.platform import Platform
-from pulp2ng.users import Authenticator, ensure_admin, user_has_password
+from pulp2ng.access import AccessControl
+from pulp2ng.controllers.users import ensure_admin
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
@@ -22,17 +23,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
     settings = settings or load_settings()
-    check_bind_is_safe(settings)
     platform = platform or Platform.from_settings(settings, serves_requests=True)
     platform.prepare_database()
     seal_clear_secrets_once(platform.store, platform.secrets)
     admin = settings.get("auth", "admin_user")
     ensure_admin(platform.store, admin, settings.get("auth", "admin_password"))
-    if not is_loopback(settings.get("server", "host")) and \
-            user_has_password(platform.store, admin, DEFAULT_ADMIN_PASSWORD):
-        # The config may name a new password while the database still holds the default.
-        raise SystemExit(_DEFAULT_PASSWORD_REFUSAL.format(
-            host=settings.get("server", "host"), what=f"user {admin!r} in the database"))
+    access = AccessControl(platform.store)
+    check_bind_is_safe(settings, access)
 
     app = Flask("pulp2ng")
     app.config.update(
@@ -46,7 +43,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api = PulpApi(app)
     docs.init_docs(app, api)
     errors.register_error_handlers(app)
-    auth.init_auth(app, Authenticator(platform.store))
+    auth.init_auth(app, access)
     bodies.init_guards(app, settings.max_json_body_size)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
@@ -73,8 +70,9 @@ def mount_plugin_apps(app, platform) -> None:
 
 
 _DEFAULT_PASSWORD_REFUSAL = (
-    "refusing to bind to {host}: {what} has the default admin password; set "
-    "[auth] admin_password (or PULP2NG_AUTH_ADMIN_PASSWORD) and change it first")
+    "refusing to bind to {host}: user {user!r} in the database has the default admin "
+    "password; set [auth] admin_password (or PULP2NG_AUTH_ADMIN_PASSWORD) before its first "
+    "start, or change it with PUT /pulp/api/v2/users/{user}/ while bound to loopback")
 
 
 def is_loopback(host: str) -> bool:
@@ -84,8 +82,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind_is_safe(settings: Settings) -> None:
-    """Refuse to listen beyond loopback while the admin password is the default."""
+def check_bind_is_safe(settings: Settings, access: AccessControl) -> None:
+    """Refuse to listen beyond loopback while the admin user's password is the default.
+
+    The database decides, not the config file: after the first start the admin's password
+    lives only there (and the file need not name it any more)."""
     host = settings.get("server", "host")
-    if settings.get("auth", "admin_password") == DEFAULT_ADMIN_PASSWORD and not is_loopback(host):
-        raise SystemExit(_DEFAULT_PASSWORD_REFUSAL.format(host=host, what="the configuration"))
+    admin = settings.get("auth", "admin_user")
+    if not is_loopback(host) and access.verify_password(admin, DEFAULT_ADMIN_PASSWORD):
+        raise SystemExit(_DEFAULT_PASSWORD_REFUSAL.format(host=host, user=admin))

@@ -1,27 +1,87 @@
-"""HTTP basic auth for every API endpoint except ``status/``, the API's own documentation
-(the OpenAPI document and Swagger UI) and published content."""
+"""Authentication and Pulp 2's authorization on every API call.
+
+Everything under ``/pulp/api/`` needs a login except ``status/`` and the API's own
+documentation; published content stays anonymous. An authenticated request then needs the
+operation its method names on its resource path (``pulp2ng.access``); denial is 401
+PLP0026, as in Pulp 2. Whoever creates a resource (a 201 with ``Location``) gets every
+operation on it, and a deleted resource's grants go with it.
+"""
 
 from __future__ import annotations
 
-from flask import request
+import re
 
-from pulp2ng.errors import NotAuthenticated
+from flask import current_app, g, request
+
+from pulp2ng.access import AccessControl, operation_for, resource_path
+from pulp2ng.controllers import permissions, tasks
+from pulp2ng.errors import NotAuthenticated, NotAuthorized
 from pulp2ng.server.docs import PREFIX as DOCS_PREFIX
 
 PUBLIC_PREFIXES = ("/pulp/api/v2/status/", f"{DOCS_PREFIX}/")
+#: Any logged-in user may call these: they act on the caller only.
+SELF_SERVICE = ("/pulp/api/v2/actions/login/",)
+_TASK = re.compile(r"^/v2/tasks/([^/]+)/$")
+#: DELETEs that remove content, not the resource their path names: its grants stay.
+_NOT_A_RESOURCE_DELETE = ("/pulp/api/v2/content/orphans/",)
 
 
-def init_auth(app, authenticator) -> None:
+def init_auth(app, access: AccessControl) -> None:
     @app.before_request
-    def require_basic_auth():
+    def authenticate_and_authorize():
         path = request.path
         if not path.startswith("/pulp/api/") or path.startswith(PUBLIC_PREFIXES):
             return None
-        auth = request.authorization
-        if auth is None or auth.type != "basic" or not auth.username:
-            raise NotAuthenticated("Authentication required: use HTTP basic auth")
-        if not authenticator.verify(auth.username, auth.password or ""):
-            raise NotAuthenticated("Invalid username or password")
-        return None
+        access.refresh()
+        g.login = authenticate(access)
+        if request.url_rule is None or path.startswith(SELF_SERVICE):
+            return None  # routing answers 404/405 itself
+        resource = resource_path(path)
+        operation = operation_for(request.method, resource)
+        if access.permitted(g.login, resource, operation) or \
+                _may_follow_task(access, g.login, resource):
+            return None
+        raise NotAuthorized(f"User {g.login} does not have permission to perform "
+                            f"{operation} on {resource}")
 
-    app.extensions["pulp2ng.auth"] = authenticator
+    @app.after_request
+    def automatic_permissions(response):
+        login = g.get("login")
+        if login is None or response.status_code >= 300:
+            return response
+        platform = current_app.extensions["pulp2ng"]
+        store = platform.store
+        if response.status_code == 202 and response.is_json:
+            spawned = (response.get_json(silent=True) or {}).get("spawned_tasks") or []
+            tasks.record_requester(platform, [t["task_id"] for t in spawned], login)
+        if request.method == "POST" and response.status_code == 201 and \
+                response.headers.get("Location"):
+            permissions.grant_creator(store, login, response.headers["Location"])
+        elif request.method == "DELETE" and request.url_rule is not None and \
+                not request.path.startswith(_NOT_A_RESOURCE_DELETE):
+            permissions.forget_resource(store, request.path)
+        return response
+
+    app.extensions["pulp2ng.auth"] = access
+
+
+def authenticate(access: AccessControl) -> str:
+    """The caller's login, from HTTP basic auth."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise NotAuthenticated("Authentication required: use HTTP basic auth")
+    if not access.verify_password(auth.username, auth.password or ""):
+        raise NotAuthenticated("Invalid username or password")
+    return auth.username
+
+
+def _may_follow_task(access: AccessControl, login: str, resource: str) -> bool:
+    """A task report is readable (and its task cancelable) by the user who requested it
+    and by whoever may read (execute on) one of the task's repositories."""
+    match = _TASK.match(resource)
+    if match is None or request.method not in ("GET", "DELETE"):
+        return False
+    operation = "READ" if request.method == "GET" else "EXECUTE"
+    requester, repos = tasks.task_followers(current_app.extensions["pulp2ng"], match.group(1))
+    return requester == login or any(
+        access.permitted(login, f"/v2/repositories/{r}/", operation) for r in repos)

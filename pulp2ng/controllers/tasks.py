@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pulp2ng.errors import InvalidTaskState, MissingResource, TaskPurgeForbidden
-from pulp2ng.tasking import reservations
+from pulp2ng.tasking import reservations, tags
 from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import COMPLETE_STATES
 
@@ -16,6 +16,21 @@ def get_task(platform, task_id: str) -> dict:
     if doc is None:
         raise MissingResource(task=task_id)
     return doc
+
+
+def task_followers(platform, task_id: str) -> tuple[str | None, list[str]]:
+    """Who may follow a task: the login that requested it and the repositories it is
+    tagged with (``(None, [])`` for an unknown task)."""
+    doc = platform.store.find_task(task_id, {"tags": 1, "requested_by": 1}) or {}
+    prefix = tags.repository("")
+    return doc.get("requested_by"), [t[len(prefix):] for t in doc.get("tags", ())
+                                     if t.startswith(prefix)]
+
+
+def record_requester(platform, task_ids: list[str], login: str) -> None:
+    """Remember who asked for these tasks, so they may follow them after the repository
+    (and with it their permissions on it) is gone."""
+    platform.store.set_task_requester(task_ids, login)
 
 
 def list_tasks(platform, tags: list[str]) -> list[dict]:

@@ -56,6 +56,8 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         self.associations = self.db["repo_content_units"]
         self.schedules = self.db["scheduled_calls"]
         self.users = self.db["users"]
+        self.roles = self.db["roles"]
+        self.permission_grants = self.db["permission_grants"]
         self.uploads = self.db["uploads"]
         self._indexes_lock = threading.Lock()
         self._indexed_types: set[str] = set()
@@ -75,6 +77,9 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         self.associations.create_index([("repo_id", 1), ("unit_type_id", 1)])
         self.associations.create_index([("unit_id", 1)])
         self.schedules.create_index([("resource", 1)])
+        self.users.create_index([("roles", 1)])
+        self.permission_grants.create_index([("holder", 1)])
+        self.permission_grants.create_index([("resource", 1)])
 
     def ensure_unit_indexes(self, type_id: str, unit_key: list[str], search_indexes=()) -> None:
         """Unique index over a unit type's key fields, plus its declared search indexes."""

@@ -19,6 +19,9 @@ class TaskQueries:
     def find_task(self, task_id: str, projection=None) -> dict | None:
         return self.tasks.find_one({"_id": task_id}, projection)
 
+    def set_task_requester(self, task_ids: list[str], login: str) -> None:
+        self.tasks.update_many({"_id": {"$in": task_ids}}, {"$set": {"requested_by": login}})
+
     def list_tasks(self, tags: list[str], projection) -> list[dict]:
         """Tasks carrying every tag in ``tags`` (all tasks without tags), in queue order."""
         query = {"tags": {"$all": tags}} if tags else {}

@@ -52,3 +52,16 @@ from pulp2ng.server.schemas.units import (  # noqa: F401
     UnitSchema,
 )
 from pulp2ng.server.schemas.uploads import UploadIdsSchema, UploadSchema  # noqa: F401
+from pulp2ng.server.schemas.users import (  # noqa: F401
+    PermissionQuerySchema,
+    PermissionSchema,
+    RoleCreateSchema,
+    RoleGrantSchema,
+    RoleMemberSchema,
+    RoleSchema,
+    RoleUpdateSchema,
+    UserCreateSchema,
+    UserGrantSchema,
+    UserSchema,
+    UserUpdateSchema,
+)

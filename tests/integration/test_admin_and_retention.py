@@ -7,7 +7,9 @@ import pytest
 from pulp2ng.config import load_settings
 from pulp2ng.db.store import connect
 from pulp2ng.server.app import create_app
-from pulp2ng.users import Authenticator, ensure_admin, hash_password
+from pulp2ng.access import AccessControl
+from pulp2ng.controllers.users import ensure_admin
+from pulp2ng.passwords import hash_password
 
 
 def settings_for(database, tmp_path, **auth):
@@ -28,13 +30,50 @@ def test_public_bind_refused_while_the_database_keeps_the_default_password(datab
     assert create_app(settings) is not None   # changed password: the public bind is allowed
 
 
+def test_first_start_with_the_default_password_refuses_a_public_bind(database, tmp_path):
+    with pytest.raises(SystemExit, match="default admin password"):
+        create_app(settings_for(database, tmp_path, admin_password="admin"))
+
+
+def test_after_the_first_start_the_config_need_not_hold_the_password(database, tmp_path):
+    settings = settings_for(database, tmp_path, admin_password="s3cret")
+    assert create_app(settings) is not None
+    # The file no longer names it: the default applies, but the database keeps s3cret.
+    assert create_app(settings.with_overrides(auth={"admin_password": "admin"})) is not None
+    access = AccessControl(connect(settings))
+    access.refresh()
+    assert access.verify_password("admin", "s3cret")
+    assert not access.verify_password("admin", "admin")
+
+
 def test_authenticator_accepts_only_the_stored_password(database, tmp_path):
     store = connect(settings_for(database, tmp_path))
     ensure_admin(store, "admin", "right")
-    auth = Authenticator(store)
-    assert auth.verify("admin", "right") and auth.verify("admin", "right")  # second: cached
-    assert not auth.verify("admin", "wrong")
-    assert not auth.verify("nobody", "right")
+    auth = AccessControl(store)
+    auth.refresh()
+    assert auth.verify_password("admin", "right") and auth.verify_password("admin", "right")
+    assert not auth.verify_password("admin", "wrong")
+    assert not auth.verify_password("nobody", "right")
+
+
+def test_a_legacy_pbkdf2_hash_upgrades_to_argon2id_on_login(database, tmp_path):
+    import hashlib
+
+    store = connect(settings_for(database, tmp_path))
+    salt = b"0123456789abcdef"
+    legacy = "pbkdf2_sha256$200000${}${}".format(
+        salt.hex(), hashlib.pbkdf2_hmac("sha256", b"old", salt, 200_000).hex())
+    store.users.insert_one({"_id": "legacy", "login": "legacy", "roles": [], "password": legacy})
+    auth = AccessControl(store)
+    auth.refresh()
+    assert not auth.verify_password("legacy", "wrong")
+    assert store.users.find_one({"_id": "legacy"})["password"] == legacy
+    assert auth.verify_password("legacy", "old")
+    upgraded = store.users.find_one({"_id": "legacy"})["password"]
+    assert upgraded.startswith("$argon2id$")
+    fresh = AccessControl(store)
+    fresh.refresh()
+    assert fresh.verify_password("legacy", "old") and not fresh.verify_password("legacy", "x")
 
 
 def test_history_older_than_the_retention_is_purged(database, tmp_path):

@@ -45,35 +45,75 @@ def fuzz_repository(repo_factory, repo_id: str) -> None:
                                 "distributor_id": "fuzz-dist"}])
 
 
-def test_no_server_errors_for_generated_requests(api, repo_factory):
-    fuzz_repository(repo_factory, "fuzz-repo")
-    failures = []
+def fuzz(api, session, examples: int, check) -> int:
+    """Run every operation's generated requests (valid and invalid) through ``session``;
+    ``check(case, response)`` judges each. Returns how many requests were sent."""
     count = 0
     for operation in operations(api):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = operation.as_strategy(generation_mode=mode)
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
+            @settings(max_examples=examples, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def run(case):
                 nonlocal count
                 count += 1
-                response = case.call(base_url=api.base, session=api.session, timeout=30)
-                if response.status_code >= 500:
-                    failures.append((case.method, case.formatted_path, case.body,
-                                     response.status_code, response.text[:300]))
-                elif response.status_code >= 400:
-                    # Every error is a Pulp error body with a PLP code.
-                    body = response.json()
-                    assert body["http_status"] == response.status_code
-                    assert body["error"]["code"].startswith("PLP"), body
+                check(case, case.call(base_url=api.base, session=session, timeout=30))
 
             try:
                 run()
             except Unsatisfiable:
                 continue  # nothing to mangle (e.g. no parameters in negative mode)
+    return count
+
+
+def test_no_server_errors_for_generated_requests(api, repo_factory):
+    fuzz_repository(repo_factory, "fuzz-repo")
+    failures = []
+
+    def check(case, response):
+        if response.status_code >= 500:
+            failures.append((case.method, case.formatted_path, case.body,
+                             response.status_code, response.text[:300]))
+        elif response.status_code >= 400:
+            # Every error is a Pulp error body with a PLP code.
+            body = response.json()
+            assert body["http_status"] == response.status_code
+            assert body["error"]["code"].startswith("PLP"), body
+
+    count = fuzz(api, api.session, EXAMPLES, check)
     assert count > 100  # the run really exercised the API
+    assert failures == [], "\n".join(map(repr, failures))
+
+
+def test_a_user_without_permissions_changes_nothing(api, repo_factory):
+    """The same generated requests as a user who holds no grant: never a 5xx, never a
+    success on a call that changes something (only ``actions/login/`` acts, on itself)."""
+    import uuid
+
+    import requests
+
+    fuzz_repository(repo_factory, "fuzz-repo-noperm")
+    login = f"noperm-{uuid.uuid4().hex[:6]}"
+    assert api.post(f"{API}/users/", json={"login": login, "password": "pw"}).status_code == 201
+    session = requests.Session()
+    session.auth = (login, "pw")
+    failures = []
+
+    def check(case, response):
+        mutating = case.method in ("POST", "PUT", "DELETE") and \
+            not case.path.endswith(("/search/", "/actions/login/")) and \
+            "/search/" not in case.path
+        if response.status_code >= 500 or (mutating and response.status_code < 300):
+            failures.append((case.method, case.formatted_path, response.status_code,
+                             response.text[:300]))
+
+    try:
+        count = fuzz(api, session, MANGLED_EXAMPLES, check)
+    finally:
+        api.delete(f"{API}/users/{login}/")
+    assert count > 100
     assert failures == [], "\n".join(map(repr, failures))
 
 

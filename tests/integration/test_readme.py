@@ -201,6 +201,39 @@ def test_ostree_quick_start(stack, readme_repo, tmp_path, cwd):
     assert refs == [f"pulp:{ref}"]
 
 
+def test_users_quick_start(stack, readme_repo, tmp_path, cwd):
+    require_tool("curl")
+    readme_repo("zoo")
+    api = stack.api
+    try:
+        output = run_block(script(stack, tmp_path, "Users, roles", {}), cwd)
+    finally:
+        alice = api.get("/pulp/api/v2/users/alice/").json()
+        api.delete("/pulp/api/v2/roles/readers/")
+        api.delete("/pulp/api/v2/users/alice/")
+    replies = json_values(output)
+    assert replies[0]["login"] == "alice" and replies[1]["id"] == "zoo"
+    assert replies[2] is None and replies[3]["id"] == "zoo"      # alice reads zoo
+    assert replies[4]["error"]["code"] == "PLP0026"              # but not the collection
+    assert replies[5]["id"] == "readers"
+    assert [r["id"] for r in replies[8] if r["id"] == "zoo"] == ["zoo"]   # via the role
+    assert replies[9][0]["users"]["alice"] == ["EXECUTE", "READ"]
+    assert replies[10]["login"] == "alice" and len(replies) == 11
+    assert alice["roles"] == ["readers"] and alice["name"] == "Alice"
+
+
+def json_values(output: str) -> list:
+    """The JSON bodies curl printed back to back (curl adds no newline)."""
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(output) and output[at].isspace():
+            at += 1
+        if at == len(output):
+            return values
+        value, at = decoder.raw_decode(output, at)
+        values.append(value)
+
+
 def test_follow_fails_with_the_error_of_a_failed_task(stack, readme_repo, tmp_path, cwd):
     """The preamble's ``follow`` prints a failed task's error and exits non-zero (so a pasted
     block under ``set -e`` stops there), and echoes a body that is no call report."""

@@ -305,6 +305,37 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("DELETE", "/tasks/{task_id}/", 200, f"/tasks/{tasks[0]['task_id']}/")
     c.call("DELETE", "/tasks/", 204, params={"state": "skipped"})
 
+    # -- users, roles, permissions -------------------------------------------------------------
+    login, role = f"user-{tag}", f"role-{tag}"
+    c.call("POST", "/users/", 201, json={"login": login, "password": "pw"})
+    c.call("POST", "/users/", 400, json={"login": login, "colour": "red"})
+    c.call("POST", "/users/", 409, json={"login": login})
+    c.call("GET", "/users/", 200)
+    c.call("GET", "/users/search/", 200, params={"filters": f'{{"login": "{login}"}}'})
+    c.call("POST", "/users/search/", 200, json={"criteria": {"filters": {"login": login}}})
+    c.call("GET", "/users/{login}/", 200, f"/users/{login}/")
+    c.call("GET", "/users/{login}/", 404, "/users/no-such-user/")
+    c.call("PUT", "/users/{login}/", 200, f"/users/{login}/", json={"delta": {"name": "N"}})
+    c.call("POST", "/roles/", 201, json={"role_id": role, "display_name": "R"})
+    c.call("GET", "/roles/", 200)
+    c.call("GET", "/roles/{role_id}/", 200, f"/roles/{role}/")
+    c.call("PUT", "/roles/{role_id}/", 200, f"/roles/{role}/",
+           json={"delta": {"description": "d"}})
+    c.call("POST", "/roles/{role_id}/users/", 200, f"/roles/{role}/users/",
+           json={"login": login})
+    c.call("DELETE", "/roles/{role_id}/users/{login}/", 200, f"/roles/{role}/users/{login}/")
+    grant = {"resource": f"/v2/repositories/{repo}/", "operations": ["READ"]}
+    c.call("POST", "/permissions/actions/grant_to_user/", 200, json={"login": login, **grant})
+    c.call("POST", "/permissions/actions/grant_to_user/", 400,
+           json={"login": login, "resource": "/v2/", "operations": ["FLY"]})
+    c.call("POST", "/permissions/actions/revoke_from_user/", 200, json={"login": login, **grant})
+    c.call("POST", "/permissions/actions/grant_to_role/", 200, json={"role_id": role, **grant})
+    c.call("POST", "/permissions/actions/revoke_from_role/", 200,
+           json={"role_id": role, **grant})
+    c.call("GET", "/permissions/", 200, params={"resource": f"/v2/users/{login}/"})
+    c.call("DELETE", "/roles/{role_id}/", 200, f"/roles/{role}/")
+    c.call("DELETE", "/users/{login}/", 200, f"/users/{login}/")
+
     # -- deletion ------------------------------------------------------------------------------
     c.call("DELETE", "/repositories/{repo_id}/", 202, f"/repositories/{repo}/")
     c.wait_tasks()

@@ -1,4 +1,4 @@
-"""Pure platform pieces: settings layering, criteria, intervals, call config, bind safety."""
+"""Pure platform pieces: settings layering, criteria, intervals, call config."""
 
 import datetime as dt
 import io
@@ -11,7 +11,6 @@ from pulp2ng.db.criteria import parse_criteria, parse_unit_association_criteria
 from pulp2ng.errors import InvalidCriteria, InvalidValue
 from pulp2ng.importers.iso.manifest import iter_manifest
 from pulp2ng.plugin import CallConfig, ContentValidationError, safe_relative_path
-from pulp2ng.server.app import check_bind_is_safe
 
 
 def test_settings_layers_file_then_environment(tmp_path):
@@ -24,15 +23,6 @@ def test_settings_layers_file_then_environment(tmp_path):
     via_env = load_settings(environ={"PULP2NG_CONFIG": str(conf)})
     assert via_env.getint("tasks", "workers") == 7
     assert via_env.as_environ()["PULP2NG_TASKS_WORKERS"] == "7"
-
-
-def test_public_bind_with_default_password_is_refused():
-    settings = load_settings(environ={})
-    check_bind_is_safe(settings)  # loopback: fine
-    public = settings.with_overrides(server={"host": "0.0.0.0"})
-    with pytest.raises(SystemExit, match="default admin password"):
-        check_bind_is_safe(public)
-    check_bind_is_safe(public.with_overrides(auth={"admin_password": "s3cret"}))
 
 
 def test_criteria_are_validated_and_translated():
