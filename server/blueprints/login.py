@@ -1,0 +1,21 @@
+"""``/pulp/api/v2/actions/login/``: a client certificate for the HTTPS listener."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify
+
+from pulp2ng.server import schemas
+from pulp2ng.server.arguments import Blueprint
+
+blp = Blueprint("login", __name__, url_prefix="/pulp/api/v2",
+                description="Login certificates for HTTPS client authentication")
+
+
+@blp.route("/actions/login/", methods=["POST"])
+@blp.response(200, schemas.LoginCertificateSchema)
+def login():
+    """A PEM key and a client certificate naming the authenticated user.
+
+    Presented over HTTPS, the certificate authenticates as that user until it expires
+    (``[auth] login_cert_days``), the user is deleted or their password changes."""
+    return jsonify(current_app.extensions["pulp2ng.certificates"].issue(g.login))
