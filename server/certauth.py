@@ -1,7 +1,7 @@
 """Who a request is, before basic auth: a trusted proxy's header, or a client certificate.
 
 :class:`Identifier` is called by ``server/auth.py`` first; it answers a login, or None to fall
-through to basic auth, or raises :class:`NotAuthenticated` for a certificate that was verified
+through to basic auth (``flask.g.auth_method`` says which one answered), or raises :class:`NotAuthenticated` for a certificate that was verified
 at the handshake but no longer authenticates (revoked: user deleted or password changed).
 
 The peer certificate comes from the WSGI environ that cheroot's builtin TLS adapter fills
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import request
+from flask import g, request
 
 from pulp2ng.errors import NotAuthenticated
 
@@ -73,8 +73,11 @@ class Identifier:
             if login:
                 if not self.store.user_exists(login):
                     raise NotAuthenticated("The user named by the trusted header does not exist")
+                g.auth_method = "trusted_header"
                 return login
         cert = peer_certificate(environ)
         if cert is not None:
-            return self.certificates.login_for(cert)
+            login = self.certificates.login_for(cert)
+            g.auth_method = "certificate"
+            return login
         return None

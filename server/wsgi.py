@@ -4,9 +4,14 @@ skopeo and podman, told ``--tls-verify=false``, first try TLS on the port and fa
 plain HTTP when that fails. A TLS ClientHello carries no HTTP header terminator, so waitress
 would wait for more bytes until the client's handshake timeout (10 s per call). Like Go's
 HTTP server, we answer a ClientHello at once with a plain 400, so the fallback is immediate.
+
+With ``[server] https`` on, :func:`serve_https_in_thread` adds the HTTPS listener (cheroot,
+see :func:`make_https_server` for why) in the same process, serving the same app.
 """
 
 from __future__ import annotations
+
+import logging
 
 from waitress import create_server
 from waitress.channel import HTTPChannel
@@ -60,6 +65,11 @@ def make_https_server(app, host: str, port: int, cert: str, key: str, client_ca:
     server = wsgi.Server((host, port), mark_tls(app), numthreads=threads,
                          server_name="pulp2ng")
     server.ssl_adapter = adapter
+    # cheroot prints refused handshakes (a foreign or expired client certificate) to stderr;
+    # send them through logging like everything else.
+    log = logging.getLogger("pulp2ng.https")
+    server.error_log = lambda msg="", level=logging.INFO, traceback=False: log.log(
+        level, "%s", msg, exc_info=traceback)
     return server
 
 

@@ -161,6 +161,9 @@ def test_a_login_certificate_authenticates_over_https(https_stack, user, tmp_pat
     cert2, key2, _ = login_files(https_stack, tmp_path, user)
     assert https_get(https_stack, "/repositories/", cert=(cert2, key2)).status_code == 200
     assert https_get(https_stack, "/repositories/", cert=(cert, key)).status_code == 200
+    # A certificate cannot renew itself (it would outlive login_cert_days).
+    assert_plp0025(requests.post(f"{https_stack.https_base}{API}/actions/login/",
+                                 cert=(cert, key), verify=str(https_stack.ca_cert), timeout=30))
 
 
 def test_a_certificate_from_a_foreign_ca_is_refused(https_stack, user, users, tmp_path):
