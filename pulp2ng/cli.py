@@ -1,7 +1,7 @@
 """``pulp2ng`` command: run everything on one machine, or each part on its own host.
 
     pulp2ng run        embedded database (unless database.url is set), API, workers, scheduler
-    pulp2ng api        the REST API and published content (waitress)
+    pulp2ng api        the REST API and published content (waitress; HTTPS: cheroot)
     pulp2ng worker     a Celery worker running pulp2ng tasks
     pulp2ng scheduler  schedules, worker reaping and housekeeping
     pulp2ng db         the embedded database alone, in the foreground
@@ -50,6 +50,16 @@ def cmd_api(settings, args) -> int:
 
     app = create_app(settings)
     host, port = settings.get("server", "host"), settings.getint("server", "port")
+    if settings.getboolean("server", "https"):
+        from pulp2ng.pki import ensure_pki
+        from pulp2ng.server.wsgi import serve_https_in_thread
+
+        paths = ensure_pki(settings)
+        https_port = settings.getint("server", "https_port")
+        serve_https_in_thread(app, host, https_port, paths.server_cert, paths.server_key,
+                              paths.client_ca)
+        log.info("pulp2ng API on https://%s:%s/pulp/api/v2/ (CA %s)", host, https_port,
+                 paths.ca_cert)
     log.info("pulp2ng API on http://%s:%s/pulp/api/v2/", host, port)
     serve(app, host, port)
     return 0

@@ -10,6 +10,7 @@ from flask import Flask
 from pulp2ng import __version__
 from pulp2ng.config import DEFAULT_ADMIN_PASSWORD, Settings, load_settings
 from pulp2ng.db.sealing import seal_clear_secrets_once
+from pulp2ng.pki import LoginCertificates, load_ca
 from pulp2ng.platform import Platform
 from pulp2ng.access import AccessControl
 from pulp2ng.controllers.users import ensure_admin
@@ -17,7 +18,7 @@ from pulp2ng.controllers.users import ensure_admin
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
-    from pulp2ng.server import auth, bodies, docs, errors
+    from pulp2ng.server import auth, bodies, certauth, docs, errors
     from pulp2ng.server.api import PulpApi
     from pulp2ng.server.blueprints import BLUEPRINTS
     from pulp2ng.server.blueprints.published import make_content_blueprint
@@ -43,7 +44,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api = PulpApi(app)
     docs.init_docs(app, api)
     errors.register_error_handlers(app)
-    auth.init_auth(app, access)
+    # The private CA exists from the first start, HTTPS on or off: logins sign with it.
+    certificates = LoginCertificates(platform.store, load_ca(settings),
+                                     settings.getfloat("auth", "login_cert_days"))
+    app.extensions["pulp2ng.certificates"] = certificates
+    auth.init_auth(app, access,
+                   certauth.Identifier.from_settings(settings, platform.store, certificates))
     bodies.init_guards(app, settings.max_json_body_size)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

@@ -1,7 +1,9 @@
 """Authentication and Pulp 2's authorization on every API call.
 
 Everything under ``/pulp/api/`` needs a login except ``status/`` and the API's own
-documentation; published content stays anonymous. An authenticated request then needs the
+documentation; published content stays anonymous. The login comes from ``identify`` (a
+trusted proxy's header, then a client certificate over HTTPS; see ``server/certauth.py``),
+else from HTTP basic auth, and is kept in ``flask.g.login``. An authenticated request then needs the
 operation its method names on its resource path (``pulp2ng.access``); denial is 401
 PLP0026, as in Pulp 2. Whoever creates a resource (a 201 with ``Location``) gets every
 operation on it, and a deleted resource's grants go with it.
@@ -26,14 +28,14 @@ _TASK = re.compile(r"^/v2/tasks/([^/]+)/$")
 _NOT_A_RESOURCE_DELETE = ("/pulp/api/v2/content/orphans/",)
 
 
-def init_auth(app, access: AccessControl) -> None:
+def init_auth(app, access: AccessControl, identify=None) -> None:
     @app.before_request
     def authenticate_and_authorize():
         path = request.path
         if not path.startswith("/pulp/api/") or path.startswith(PUBLIC_PREFIXES):
             return None
         access.refresh()
-        g.login = authenticate(access)
+        g.login = (identify() if identify is not None else None) or authenticate(access)
         if request.url_rule is None or path.startswith(SELF_SERVICE):
             return None  # routing answers 404/405 itself
         resource = resource_path(path)

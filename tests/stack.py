@@ -107,10 +107,13 @@ class Stack:
     """API + workers (+ optional scheduler) against one database name."""
 
     def __init__(self, root: Path, db_url: str, *, workers: int = 2, broker_url: str = "",
-                 worker_timeout: float = 30, scheduler: bool = False, extra_env=None):
+                 worker_timeout: float = 30, scheduler: bool = False, extra_env=None,
+                 https: bool = False):
         self.root = root
         self.name = f"t{uuid.uuid4().hex[:10]}"
         self.port = free_port()
+        #: The HTTPS listener's port (``https=True``), its CA in ``state/pki/ca.crt``.
+        self.https_port = free_port() if https else None
         self.env = {
             **os.environ,
             "PULP2NG_DATABASE_URL": db_url,
@@ -122,6 +125,8 @@ class Stack:
             "PULP2NG_STORAGE_STATE_DIR": str(root / "state"),
             "PULP2NG_TASKS_WORKER_TIMEOUT": str(worker_timeout),
             "PULP2NG_TEST_PLUGINS": "1",  # load tests/plugins (pulp2ng.test.* entry points)
+            **({"PULP2NG_SERVER_HTTPS": "true", "PULP2NG_SERVER_HTTPS_PORT": str(self.https_port)}
+               if https else {}),
             **(extra_env or {}),
         }
         self.storage = root / "storage"
@@ -129,6 +134,8 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
         self.api = Api(f"http://127.0.0.1:{self.port}")
+        self.https_base = f"https://127.0.0.1:{self.https_port}" if https else None
+        self.ca_cert = root / "state" / "pki" / "ca.crt"
         try:
             self._start("api", ["api"])
             for i in range(1, workers + 1):

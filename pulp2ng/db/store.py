@@ -14,6 +14,7 @@ import pymongo
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from pulp2ng.db.certificates import CertificateQueries
 from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<name> stays valid
     IN_QUERY_LIMIT,
     SCAN_BATCH,
@@ -35,7 +36,8 @@ from pulp2ng.db.users import UserQueries
 from pulp2ng.errors import MissingResource
 
 
-class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQueries):
+class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQueries,
+            CertificateQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,

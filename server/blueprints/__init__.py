@@ -1,6 +1,14 @@
 """One flask-smorest Blueprint per resource of the v2 API."""
 
-from pulp2ng.server.blueprints import content, repositories, schedules, status, tasks, users
+from pulp2ng.server.blueprints import (
+    content,
+    login,
+    repositories,
+    schedules,
+    status,
+    tasks,
+    users,
+)
 
-BLUEPRINTS = [repositories.blp, schedules.blp, tasks.blp, status.blp, content.blp,
+BLUEPRINTS = [repositories.blp, schedules.blp, tasks.blp, status.blp, content.blp, login.blp,
               users.blp]

@@ -14,6 +14,7 @@ from pulp2ng.server.schemas.common import (  # noqa: F401
     PulpErrorSchema,
     TaskLinkSchema,
 )
+from pulp2ng.server.schemas.login import LoginCertificateSchema  # noqa: F401
 from pulp2ng.server.schemas.repositories import (  # noqa: F401
     DistributorSchema,
     DistributorSpecSchema,

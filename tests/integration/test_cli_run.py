@@ -10,6 +10,7 @@ import time
 
 import pymongo
 import pytest
+import requests
 
 from pulp2ng.embedded import embedded_credentials, mongo_url
 from tests.stack import Api, free_port, port_open
@@ -25,10 +26,11 @@ def run_environ() -> dict:
 
 
 def test_run_starts_database_api_workers_and_scheduler_then_stops(tmp_path):
-    port = free_port()
+    port, https_port = free_port(), free_port()
     env = run_environ()
     env.update(PULP2NG_SERVER_PORT=str(port), PULP2NG_STORAGE_DIR=str(tmp_path / "storage"),
-               PULP2NG_STORAGE_STATE_DIR=str(tmp_path / "state"))
+               PULP2NG_STORAGE_STATE_DIR=str(tmp_path / "state"),
+               PULP2NG_SERVER_HTTPS="true", PULP2NG_SERVER_HTTPS_PORT=str(https_port))
     proc = subprocess.Popen([sys.executable, "-m", "pulp2ng.cli", "run"], env=env,
                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "run.log", "wb"))
     api = Api(f"http://127.0.0.1:{port}")
@@ -45,6 +47,10 @@ def test_run_starts_database_api_workers_and_scheduler_then_stops(tmp_path):
                 continue
             roles = [w["role"] for w in status["known_workers"]]
         assert status["database_connection"]["connected"]
+        # The API's HTTPS listener answers too, with the certificate of the private CA.
+        secure = requests.get(f"https://127.0.0.1:{https_port}{API}/status/", timeout=30,
+                              verify=str(tmp_path / "state" / "pki" / "ca.crt"))
+        assert secure.json()["database_connection"]["connected"]
         assert (tmp_path / "state" / "db").is_dir()         # the embedded database's data
         assert api.post(f"{API}/repositories/", json={
             "id": "cli", "importer_type_id": "harness_importer"}).status_code == 201
@@ -56,6 +62,7 @@ def test_run_starts_database_api_workers_and_scheduler_then_stops(tmp_path):
         code = proc.wait(60)
     assert code == 0
     assert not port_open("127.0.0.1", port)
+    assert not port_open("127.0.0.1", https_port)
 
 
 def assert_database_requires_auth(state, log: str) -> None:

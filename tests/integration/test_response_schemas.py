@@ -150,6 +150,8 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     # -- status, plugins ----------------------------------------------------------------------
     c.call("GET", "/status/", 200, auth=False)
     c.call("GET", "/repositories/", 401, auth=False)
+    c.call("POST", "/actions/login/", 200)
+    c.call("POST", "/actions/login/", 401, auth=False)
     c.call("GET", "/plugins/types/", 200)
     c.call("GET", "/plugins/types/{type_id}/", 200, "/plugins/types/harness_unit/")
     c.call("GET", "/plugins/types/{type_id}/", 404, "/plugins/types/no-such-type/")
