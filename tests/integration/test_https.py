@@ -20,7 +20,6 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from pulp2ng.pki import CertificateAuthority
-from pulp2ng.users import hash_password
 from tests.conftest import require_tool
 from tests.stack import Stack
 
@@ -46,12 +45,17 @@ def users(https_stack, database):
 
 
 @pytest.fixture
-def user(users):
-    """A fresh user ``(login, password)`` made directly in the ``users`` collection."""
+def user(https_stack):
+    """A fresh user ``(login, password)`` who may read repositories, made with the users API."""
+    api = https_stack.api
     login, password = f"u-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    users.insert_one({"_id": login, "login": login, "name": login, "roles": [],
-                      "password": hash_password(password)})
-    return login, password
+    assert api.post(f"{API}/users/", json={"login": login, "password": password}
+                    ).status_code == 201
+    assert api.post(f"{API}/permissions/actions/grant_to_user/", json={
+        "login": login, "resource": "/v2/repositories/", "operations": ["READ"]}
+    ).status_code == 200
+    yield login, password
+    api.delete(f"{API}/users/{login}/")
 
 
 def login_files(stack, tmp_path, auth) -> tuple[str, str, dict]:
@@ -216,9 +220,8 @@ def test_a_certificate_with_a_forged_token_is_401(https_stack, user, tmp_path):
 def test_a_password_change_revokes_the_certificates_at_once(https_stack, user, users, tmp_path):
     cert, key, _ = login_files(https_stack, tmp_path, user)
     assert https_get(https_stack, "/repositories/", cert=(cert, key)).status_code == 200
-    # What the users API does on a password change: new hash, token unset.
-    users.update_one({"_id": user[0]}, {"$set": {"password": hash_password("new")},
-                                        "$unset": {"cert_token": ""}})
+    assert https_stack.api.put(f"{API}/users/{user[0]}/",
+                               json={"delta": {"password": "new"}}).status_code == 200
     assert_plp0025(https_get(https_stack, "/repositories/", cert=(cert, key)))
     done = curl(https_stack, "/repositories/", cert, key)
     assert done.stdout.endswith("\n401") and "PLP0025" in done.stdout, done
@@ -231,7 +234,7 @@ def test_a_password_change_revokes_the_certificates_at_once(https_stack, user, u
 def test_deleting_the_user_revokes_the_certificates_at_once(https_stack, user, users, tmp_path):
     cert, key, _ = login_files(https_stack, tmp_path, user)
     assert https_get(https_stack, "/repositories/", cert=(cert, key)).status_code == 200
-    users.delete_one({"_id": user[0]})
+    assert https_stack.api.delete(f"{API}/users/{user[0]}/").status_code == 200
     assert_plp0025(https_get(https_stack, "/repositories/", cert=(cert, key)))
 
 
