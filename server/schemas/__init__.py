@@ -52,3 +52,8 @@ from pulp2ng.server.schemas.units import (  # noqa: F401
     UnitSchema,
 )
 from pulp2ng.server.schemas.uploads import UploadIdsSchema, UploadSchema  # noqa: F401
+from pulp2ng.server.schemas.events import (  # noqa: F401
+    ListenerCreateSchema,
+    ListenerSchema,
+    ListenerUpdateSchema,
+)
