@@ -11,7 +11,7 @@ import datetime as dt
 from pulp2ng.content.download import SECRET_KEYS
 from pulp2ng.db import orphan_guard
 from pulp2ng.db.store import isoformat
-from pulp2ng.secrets import MASK
+from pulp2ng.secrets import MASK, NOTIFIER_SECRET_KEYS
 
 API = "/pulp/api/v2"
 
@@ -224,3 +224,18 @@ def role(doc: dict, users: list[str], permissions: dict) -> dict:
 def permission(entry: dict) -> dict:
     return {"_id": {"$oid": entry["resource"]}, "_ns": "permissions", "id": entry["resource"],
             **entry}
+
+
+def event_listener(doc: dict) -> dict:
+    """An event listener (§1.12) with its notifier secrets masked and its last delivery."""
+    config = {k: (MASK if k in NOTIFIER_SECRET_KEYS and v else v)
+              for k, v in (doc.get("notifier_config") or {}).items()}
+    return jsonable({
+        "_href": f"{API}/events/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "id": doc["_id"],
+        "notifier_type_id": doc["notifier_type_id"],
+        "notifier_config": config,
+        "event_types": doc["event_types"],
+        "last_delivery": doc.get("last_delivery"),
+    })

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from pulp2ng.controllers import schedules, uploads
+from pulp2ng.controllers import events, schedules, uploads
 from pulp2ng.db.store import now
 from pulp2ng.lifecycle import exit_after
 from pulp2ng.platform import Platform
@@ -36,6 +36,7 @@ def tick(platform, name: str) -> None:
         purge_history(platform)
         sweep_scratch(platform)
     uploads.expire_uploads(platform)
+    events.resend_overdue(platform)
 
 
 def purge_history(platform) -> None:

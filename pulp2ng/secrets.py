@@ -6,7 +6,8 @@ Every process (API, workers, scheduler) reads the same file; on several hosts, c
 
 A sealed value is a string ``enc:v1:<Fernet token of the JSON value>``: recognisable, valid as
 a document value, and sealing it again is a no-op. Only keys named in ``SECRET_KEYS`` are
-sealed, at any depth (configs, overrides, task arguments, schedules).
+sealed, at any depth (configs, overrides, task arguments, schedules); event listeners' notifier
+configs seal ``NOTIFIER_SECRET_KEYS`` the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pulp2ng.content.download import SECRET_KEYS
 PREFIX = "enc:v1:"
 #: What the API shows instead of a secret; sent back unchanged it means "keep the stored one".
 MASK = "*****"
+#: The secrets of an event listener's ``notifier_config`` (the http notifier's basic auth).
+NOTIFIER_SECRET_KEYS = ("password",)
 
 
 def key_path(settings) -> Path:
@@ -35,8 +38,8 @@ def is_sealed(value) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-def _is_secret(key, value) -> bool:
-    return key in SECRET_KEYS and value is not None and value != ""
+def _is_secret(key, value, keys=SECRET_KEYS) -> bool:
+    return key in keys and value is not None and value != ""
 
 
 class Secrets:
@@ -91,9 +94,9 @@ class Secrets:
 
     # -- trees: configs, overrides, task kwargs ------------------------------------------
 
-    def seal(self, tree):
-        """A copy of ``tree`` with every secret value sealed."""
-        return _walk(tree, lambda k, v: self.seal_value(v) if _is_secret(k, v) else v)
+    def seal(self, tree, keys=SECRET_KEYS):
+        """A copy of ``tree`` with every secret value (a value under one of ``keys``) sealed."""
+        return _walk(tree, lambda k, v: self.seal_value(v) if _is_secret(k, v, keys) else v)
 
     def open(self, tree):
         """A copy of ``tree`` with every sealed value in clear (for the plugin only)."""
@@ -103,17 +106,17 @@ class Secrets:
         """A copy with secrets replaced by fingerprints (stored stamps to compare against)."""
         return _walk(tree, lambda k, v: self.fingerprint(v) if _is_secret(k, v) else v)
 
-    def reseal(self, tree):
+    def reseal(self, tree, keys=SECRET_KEYS):
         """Every secret opened and sealed again under the first key (key rotation)."""
-        return self.seal(self.open(tree))
+        return self.seal(self.open(tree), keys)
 
 
-def keep_masked(new: dict, stored: dict | None) -> dict:
+def keep_masked(new: dict, stored: dict | None, keys=SECRET_KEYS) -> dict:
     """``new`` with secrets sent back as the mask replaced by the ``stored`` values."""
     stored = stored or {}
     out = {}
     for key, value in new.items():
-        if key in SECRET_KEYS and value == MASK:
+        if key in keys and value == MASK:
             if stored.get(key) not in (None, ""):
                 out[key] = stored[key]
             continue

@@ -8,7 +8,15 @@ imports it, so every process that can run or reap a task has the whole table.
 
 from __future__ import annotations
 
-from pulp2ng.controllers import orphans, repositories, schedules, sync, units, uploads  # noqa: F401
+from pulp2ng.controllers import (  # noqa: F401
+    events,
+    orphans,
+    repositories,
+    schedules,
+    sync,
+    units,
+    uploads,
+)
 from pulp2ng.tasking import registry
 
 # A sync or publish whose worker died still gets its ``error`` history entry.
@@ -16,3 +24,5 @@ registry.on_lost(sync.sync_task.task_name, sync.record_lost)
 registry.on_lost(sync.publish_task.task_name, sync.record_lost)
 # A schedule counts the consecutive failures of the tasks it fired.
 registry.on_scheduled_outcome(schedules.record_outcome)
+# Every completed task fires ``task.finish`` (and ``task.error``) to event listeners.
+registry.on_task_complete(events.task_completed)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 
 from pulp2ng import representations as rep
+from pulp2ng.controllers import events
 from pulp2ng.controllers.repositories import (
     distributor_call_config,
     importer_call_config,
@@ -110,6 +111,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
         "traceback": None,
     }
     report: SyncReport | None = None
+    events.emit(platform, "repo.sync.start", {"repo_id": repo_id}, ctx.task_id)
     with _recorded(entry, lambda: _record_sync(
             platform, ctx, repo_id, imp, before, entry, report, override_config)):
         working = platform.storage.working_dir(ctx.task_id)
@@ -156,6 +158,7 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     store.insert_sync_result(entry)
     platform.storage.drop_working_dir(ctx.task_id)
     ctx.flush_progress()
+    events.emit(platform, "repo.sync.finish", rep.history_entry(entry), ctx.task_id)
 
 
 def note_content_change(platform, repo_id: str, added: int, removed: int,
@@ -214,11 +217,14 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
     stamp = {"revision": repo.get("revision", 0), "config_updated": dist.get("last_updated"),
              "override": platform.secrets.redact(override)}
     reason = _skip_reason(dist, stamp, override_config)
+    start_payload = {"repo_id": repo_id, "distributor_id": dist_id}
+    events.emit(platform, "repo.publish.start", start_payload, ctx.task_id)
     if reason:
         entry.update(result="skipped", summary=f"Skipped: {reason}",
                      details=f"Skipped: {reason}", completed=now())
         store.insert_publish_result(entry)
         store.set_distributor_fields(dist["_id"], {"last_publish": started})
+        events.emit(platform, "repo.publish.finish", rep.history_entry(entry), ctx.task_id)
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
     config = distributor_call_config(platform, cls, dist.get("config") or {}, override_config)
@@ -228,6 +234,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         entry["completed"] = now()
         store.insert_publish_result(entry)
         platform.storage.drop_working_dir(ctx.task_id)
+        events.emit(platform, "repo.publish.finish", rep.history_entry(entry), ctx.task_id)
 
     with _recorded(entry, record):
         working = platform.storage.working_dir(ctx.task_id)
@@ -337,6 +344,7 @@ def record_lost(platform, task: dict, error: Exception) -> None:
         store.insert_sync_result(entry)
         store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"]})
         store.rebuild_unit_counts(repo_id)
+        events.emit(platform, "repo.sync.finish", rep.history_entry(entry), task["_id"])
     else:
         dist_id = kwargs.get("dist_id")
         dist = store.find_distributor(repo_id, dist_id) if dist_id else None
@@ -344,3 +352,4 @@ def record_lost(platform, task: dict, error: Exception) -> None:
             return
         entry.update(distributor_id=dist_id, distributor_type_id=dist["distributor_type_id"])
         store.insert_publish_result(entry)
+        events.emit(platform, "repo.publish.finish", rep.history_entry(entry), task["_id"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pulp2ng.errors import InvalidTaskState, MissingResource, TaskPurgeForbidden
-from pulp2ng.tasking import reservations, tags
+from pulp2ng.tasking import registry, reservations, tags
 from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import COMPLETE_STATES
 
@@ -50,11 +50,18 @@ def cancel_task(platform, task_id: str) -> None:
     doc = get_task(platform, task_id)
     if doc["state"] in COMPLETE_STATES:
         return
-    canceled = store.cancel_task(task_id, completion_fields(platform.settings))
-    if canceled and doc["state"] == "waiting" and doc.get("resource"):
-        # A waiting task that never got its message leaves the queue now; one that holds
-        # the reservation releases it when its message arrives. Kick in case it was the head.
-        reservations.kick(platform, doc["resource"])
+    fields = completion_fields(platform.settings)
+    # Waiting first: a task canceled before it ran is complete now (its worker never runs
+    # it, so this is where its completion is reported); a running one reports it as it stops.
+    if store.cancel_task(task_id, fields, ("waiting",)):
+        if doc.get("resource"):
+            # A waiting task that never got its message leaves the queue now; one that holds
+            # the reservation releases it when its message arrives. Kick in case it was the
+            # head.
+            reservations.kick(platform, doc["resource"])
+        registry.task_completed(platform, task_id)
+        return
+    store.cancel_task(task_id, fields, ("running",))
 
 
 def purge_tasks(platform, states: list[str]) -> int:

@@ -27,6 +27,7 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
     now,
     unit_id,
 )
+from pulp2ng.db.events import EventQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.db.repositories import RepositoryQueries
 from pulp2ng.db.schedules import ScheduleQueries
@@ -37,7 +38,7 @@ from pulp2ng.errors import MissingResource
 
 
 class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQueries,
-            CertificateQueries):
+            CertificateQueries, EventQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -61,6 +62,8 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         self.roles = self.db["roles"]
         self.permission_grants = self.db["permission_grants"]
         self.uploads = self.db["uploads"]
+        self.event_listeners = self.db["event_listeners"]
+        self.event_deliveries = self.db["event_deliveries"]
         self._indexes_lock = threading.Lock()
         self._indexed_types: set[str] = set()
 
@@ -82,6 +85,9 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         self.users.create_index([("roles", 1)])
         self.permission_grants.create_index([("holder", 1)])
         self.permission_grants.create_index([("resource", 1)])
+        self.event_listeners.create_index([("event_types", 1)])
+        self.event_deliveries.create_index([("state", 1), ("next_attempt", 1)])
+        self.event_deliveries.create_index([("expire_at", 1)], expireAfterSeconds=0)
 
     def ensure_unit_indexes(self, type_id: str, unit_key: list[str], search_indexes=()) -> None:
         """Unique index over a unit type's key fields, plus its declared search indexes."""

@@ -32,10 +32,10 @@ class TaskQueries:
         cursor = self.tasks.find(criteria.filters, projection)
         return list(criteria.apply(cursor))
 
-    def cancel_task(self, task_id: str, fields: dict) -> bool:
-        """Mark a waiting or running task ``canceled`` with ``fields``; True if it was."""
+    def cancel_task(self, task_id: str, fields: dict, states=("waiting", "running")) -> bool:
+        """Mark a task in one of ``states`` ``canceled`` with ``fields``; True if it was."""
         result = self.tasks.update_one(
-            {"_id": task_id, "state": {"$in": ["waiting", "running"]}},
+            {"_id": task_id, "state": {"$in": list(states)}},
             {"$set": {"state": "canceled", **fields}},
         )
         return bool(result.modified_count)

@@ -1,4 +1,5 @@
-"""The Celery application: one generic task that runs a status document by id."""
+"""The Celery application: one generic task that runs a status document by id, and one that
+runs an internal job (no status document; see :mod:`pulp2ng.tasking.internal`)."""
 
 from __future__ import annotations
 
@@ -48,5 +49,11 @@ def make_celery(settings) -> Celery:
         from pulp2ng.tasking.runner import run_task
 
         run_task(self.app.pulp2ng_platform(), task_id)
+
+    @app.task(name="pulp2ng.internal", bind=True)
+    def internal(self, name: str, kwargs: dict):
+        from pulp2ng.tasking.internal import run_job
+
+        run_job(self.app.pulp2ng_platform(), name, kwargs)
 
     return app

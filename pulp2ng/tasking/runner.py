@@ -113,6 +113,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
         registry.scheduled_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
     if status.get("resource"):
         reservations.release(platform, status["resource"], task_id)
+    registry.task_completed(platform, task_id)
 
 
 def finish(platform, task_id: str, update: dict) -> None:

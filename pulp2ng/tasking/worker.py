@@ -38,8 +38,9 @@ def run_worker(settings, name: str) -> int:
     @signals.task_received.connect(weak=False)
     def claim(request=None, **_):
         # Recorded as soon as the message leaves the broker, so the reaper can fail the task
-        # if this worker dies before it starts.
-        platform.store.claim_received_task(request.id, name)
+        # if this worker dies before it starts. Internal jobs have no task to claim.
+        if request.name == "pulp2ng.execute":
+            platform.store.claim_received_task(request.id, name)
 
     @signals.worker_ready.connect(weak=False)
     def ready(**_):

@@ -57,6 +57,7 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
         finish(platform, task["_id"], {"state": "error", "error": error.to_dict()})
         if task.get("resource"):
             reservations.release(platform, task["resource"], task["_id"])
+        registry.task_completed(platform, task["_id"])
         count += 1
     if count:
         log.warning("failed %d task(s) of worker %s: %s", count, name, why)

@@ -2,6 +2,7 @@
 
 from pulp2ng.server.blueprints import (
     content,
+    events,
     login,
     repositories,
     schedules,
@@ -11,4 +12,4 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, schedules.blp, tasks.blp, status.blp, content.blp, login.blp,
-              users.blp]
+              users.blp, events.blp]

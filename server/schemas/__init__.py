@@ -66,3 +66,8 @@ from pulp2ng.server.schemas.users import (  # noqa: F401
     UserSchema,
     UserUpdateSchema,
 )
+from pulp2ng.server.schemas.events import (  # noqa: F401
+    ListenerCreateSchema,
+    ListenerSchema,
+    ListenerUpdateSchema,
+)

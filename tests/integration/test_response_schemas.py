@@ -337,6 +337,18 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("GET", "/permissions/", 200, params={"resource": f"/v2/users/{login}/"})
     c.call("DELETE", "/roles/{role_id}/", 200, f"/roles/{role}/")
     c.call("DELETE", "/users/{login}/", 200, f"/users/{login}/")
+    # -- event listeners -----------------------------------------------------------------------
+    hook = {"notifier_type_id": "http", "event_types": ["repo.sync.start"],
+            "notifier_config": {"url": "http://127.0.0.1:9/", "username": "u",
+                                "password": "p"}}
+    listener = c.call("POST", "/events/", 201, json=hook).json()
+    c.call("POST", "/events/", 400, json={**hook, "notifier_type_id": "pigeon"})
+    c.call("GET", "/events/", 200)
+    c.call("GET", "/events/{listener_id}/", 200, f"/events/{listener['id']}/")
+    c.call("GET", "/events/{listener_id}/", 404, "/events/no-such-listener/")
+    c.call("PUT", "/events/{listener_id}/", 200, f"/events/{listener['id']}/",
+           json={"event_types": ["*"]})
+    c.call("DELETE", "/events/{listener_id}/", 200, f"/events/{listener['id']}/")
 
     # -- deletion ------------------------------------------------------------------------------
     c.call("DELETE", "/repositories/{repo_id}/", 202, f"/repositories/{repo}/")

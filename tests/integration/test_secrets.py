@@ -131,6 +131,10 @@ def test_clear_secrets_are_migrated_and_rotate_key_reencrypts(make_stack, databa
     assert sealed.startswith("enc:v1:")
     assert sync_state(api, repo)[0] == "finished"
 
+    listener = api.post(f"{API}/events/", json={
+        "notifier_type_id": "http", "event_types": ["task.error"],
+        "notifier_config": {"url": "http://127.0.0.1:9/", "username": "bob",
+                            "password": PASSWORD}}).json()
     key_file = stack.root / "state" / "secret.key"
     old_key = key_file.read_text().split()[0]
     done = subprocess.run([sys.executable, "-m", "pulp2ng.cli", "rotate-key"], env=stack.env,
@@ -144,5 +148,8 @@ def test_clear_secrets_are_migrated_and_rotate_key_reencrypts(make_stack, databa
     with pytest.raises(InvalidToken):
         Fernet(old_key).decrypt(token)
     assert PASSWORD in Fernet(new_key[0]).decrypt(token).decode()
+    # An event listener's notifier password is re-encrypted with the rest.
+    rotated = db.event_listeners.find_one({"_id": listener["id"]})["notifier_config"]["password"]
+    assert PASSWORD in Fernet(new_key[0]).decrypt(rotated[len("enc:v1:"):].encode()).decode()
     # Running processes follow the new key file.
     assert sync_state(api, repo)[0] == "finished"
