@@ -8,7 +8,15 @@ imports it, so every process that can run or reap a task has the whole table.
 
 from __future__ import annotations
 
-from pulp2ng.controllers import orphans, repositories, schedules, sync, units, uploads  # noqa: F401
+from pulp2ng.controllers import (  # noqa: F401
+    orphans,
+    repo_groups,
+    repositories,
+    schedules,
+    sync,
+    units,
+    uploads,
+)
 from pulp2ng.tasking import registry
 
 # A sync or publish whose worker died still gets its ``error`` history entry.
