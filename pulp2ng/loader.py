@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
-from pulp2ng.plugin.base import Distributor, Importer, UnitType
+from pulp2ng.plugin.base import Distributor, GroupDistributor, Importer, UnitType
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class PluginLoadError(RuntimeError):
 class PluginRegistry:
     importers: dict[str, type] = field(default_factory=dict)
     distributors: dict[str, type] = field(default_factory=dict)
+    group_distributors: dict[str, type] = field(default_factory=dict)
     types: dict[str, UnitType] = field(default_factory=dict)
 
     @property
@@ -63,7 +64,8 @@ def _entry_points(name: str):
 
 
 def load_plugins() -> PluginRegistry:
-    """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers`` and ``pulp2ng.distributors``
+    """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers``, ``pulp2ng.distributors`` and
+    ``pulp2ng.group_distributors``
     (plus ``pulp2ng.test.*`` when ``PULP2NG_TEST_PLUGINS`` is set)."""
     registry = PluginRegistry()
     for ep in _entry_points("unit_types"):
@@ -75,6 +77,7 @@ def load_plugins() -> PluginRegistry:
     for group, base, table in (
         ("importers", Importer, registry.importers),
         ("distributors", Distributor, registry.distributors),
+        ("group_distributors", GroupDistributor, registry.group_distributors),
     ):
         for ep in _entry_points(group):
             cls = _load(ep)

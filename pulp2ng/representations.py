@@ -239,3 +239,32 @@ def event_listener(doc: dict) -> dict:
         "event_types": doc["event_types"],
         "last_delivery": doc.get("last_delivery"),
     })
+
+
+def repo_group(doc: dict) -> dict:
+    """A repository group (Pulp 2's ``repo_groups`` collection)."""
+    return jsonable({
+        "_href": f"{API}/repo_groups/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "repo_groups",
+        "id": doc["_id"],
+        "display_name": doc.get("display_name"),
+        "description": doc.get("description"),
+        "repo_ids": list(doc.get("repo_ids") or []),
+        "notes": doc.get("notes") or {},
+    })
+
+
+def group_distributor(dist: dict) -> dict:
+    """A group distributor (Pulp 2's ``repo_group_distributors``)."""
+    return jsonable({
+        "_href": f"{API}/repo_groups/{dist['group_id']}/distributors/{dist['id']}/",
+        "_id": {"$oid": dist["_id"]},
+        "_ns": "repo_group_distributors",
+        "id": dist["id"],
+        "distributor_type_id": dist["distributor_type_id"],
+        "repo_group_id": dist["group_id"],
+        "config": mask_secrets(dist.get("config")),
+        "last_publish": dist.get("last_publish"),
+        "scratchpad": dist.get("scratchpad"),
+    })

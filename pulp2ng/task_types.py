@@ -11,6 +11,7 @@ from __future__ import annotations
 from pulp2ng.controllers import (  # noqa: F401
     events,
     orphans,
+    repo_groups,
     repositories,
     schedules,
     sync,

@@ -58,6 +58,7 @@ class RepositoryQueries:
         self.associations.delete_many({"repo_id": repo_id})
         self.sync_results.delete_many({"repo_id": repo_id})
         self.publish_results.delete_many({"repo_id": repo_id})
+        self.remove_repository_from_groups(repo_id)  # pulp2ng.db.repo_groups
         self.repos.delete_one({"_id": repo_id})
 
     # -- scratchpad ---------------------------------------------------------------------------

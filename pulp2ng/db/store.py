@@ -29,6 +29,7 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
 )
 from pulp2ng.db.events import EventQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
+from pulp2ng.db.repo_groups import RepoGroupQueries
 from pulp2ng.db.repositories import RepositoryQueries
 from pulp2ng.db.schedules import ScheduleQueries
 from pulp2ng.db.tasks import TaskQueries
@@ -37,8 +38,8 @@ from pulp2ng.db.users import UserQueries
 from pulp2ng.errors import MissingResource
 
 
-class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQueries,
-            CertificateQueries, EventQueries):
+class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
+            ScheduleQueries, UserQueries, CertificateQueries, EventQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -64,6 +65,8 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         self.uploads = self.db["uploads"]
         self.event_listeners = self.db["event_listeners"]
         self.event_deliveries = self.db["event_deliveries"]
+        self.repo_groups = self.db["repo_groups"]
+        self.group_distributors = self.db["repo_group_distributors"]
         self._indexes_lock = threading.Lock()
         self._indexed_types: set[str] = set()
 
@@ -73,6 +76,8 @@ class Store(RepositoryQueries, UnitQueries, TaskQueries, ScheduleQueries, UserQu
         """Create every platform index; idempotent, run by each process at start."""
         self.importers.create_index([("repo_id", 1)], unique=True)
         self.distributors.create_index([("repo_id", 1), ("id", 1)], unique=True)
+        self.group_distributors.create_index([("group_id", 1), ("id", 1)], unique=True)
+        self.repo_groups.create_index([("repo_ids", 1)])
         self.tasks.create_index([("resource", 1), ("state", 1), ("seq", 1)])
         self.tasks.create_index([("tags", 1)])
         self.tasks.create_index([("worker_name", 1), ("state", 1)])

@@ -6,8 +6,8 @@ type's format libraries under ``importers/<type>/`` but never the importer class
 (``importer.py``). tests/unit/test_plugin_boundary.py enforces both.
 
 Plugins register through the entry-point groups ``pulp2ng.importers``,
-``pulp2ng.distributors`` (a class) and ``pulp2ng.unit_types`` (a :class:`UnitType` or a
-list of them). ``docs/plugin-guide.md`` walks through writing one.
+``pulp2ng.distributors``, ``pulp2ng.group_distributors`` (a class) and
+``pulp2ng.unit_types`` (a :class:`UnitType` or a list of them). ``docs/plugin-guide.md`` walks through writing one.
 """
 
 from pulp2ng.content.download import (
@@ -29,9 +29,17 @@ from pulp2ng.errors import (
     UnsupportedTypes,
     UploadError,
 )
-from pulp2ng.plugin.base import Distributor, Importer, PublishReport, SyncReport, UnitType
+from pulp2ng.plugin.base import (
+    Distributor,
+    GroupDistributor,
+    Importer,
+    PublishReport,
+    SyncReport,
+    UnitType,
+)
 from pulp2ng.plugin.conduits import (
     ConfigConduit,
+    GroupPublishConduit,
     ImportConduit,
     PublishConduit,
     RepoConduit,
@@ -50,6 +58,8 @@ __all__ = [
     "DownloadRequest",
     "DownloadResult",
     "Downloader",
+    "GroupDistributor",
+    "GroupPublishConduit",
     "ImportConduit",
     "Importer",
     "PluginError",

@@ -283,3 +283,41 @@ class Distributor:
             PublishReport: the outcome.
         """
         raise NotImplementedError
+
+
+class GroupDistributor:
+    """Base group distributor: publishes a repository group (Pulp 2's ``publish_group``).
+
+    Registered under the entry-point group ``pulp2ng.group_distributors``. The ``group``
+    argument is a plain dict: ``id``, ``display_name``, ``description``, ``notes`` and
+    ``repositories``, the member repositories as plugins see a repository, each with its
+    ``distributors`` (``id``, ``distributor_type_id``, ``last_publish``).
+    """
+
+    default_config: dict = {}
+    config_keys: tuple | None = None
+    #: As :attr:`Distributor.web_areas`.
+    web_areas: dict = {}
+
+    @classmethod
+    def metadata(cls) -> dict:
+        """``{"id": ..., "display_name": ..., "types": []}``; ``id`` is the
+        ``distributor_type_id`` clients name."""
+        raise NotImplementedError
+
+    @classmethod
+    def known_config_keys(cls) -> frozenset | None:
+        return _known_keys(cls)
+
+    def validate_config(self, group, config) -> tuple[bool, str | None]:
+        """Return ``(True, None)`` or ``(False, "why")``; no side effects."""
+        return True, None
+
+    def publish_location(self, group, config) -> tuple[str, str] | None:
+        """``(area, relative path)`` of the tree ``publish_group`` builds, for its removal."""
+        return None
+
+    def publish_group(self, group, conduit, config) -> PublishReport:
+        """Publish the group; runs in a worker task holding the group's reservation.
+        ``conduit`` is a :class:`~pulp2ng.plugin.conduits.GroupPublishConduit`."""
+        raise NotImplementedError

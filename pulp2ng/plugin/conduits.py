@@ -422,3 +422,13 @@ def _contained(relative_path: str) -> str:
 
 def _safe_name(relative_path: str) -> str:
     return relative_path.strip("/").replace("/", "_")[:80] or "root"
+
+
+class GroupPublishConduit(PublishConduit):
+    """Handed to ``GroupDistributor.publish_group``: progress, cancellation and atomic
+    published trees (``publish_dir``/``unpublish``). It has no repository: its unit methods
+    are not for group distributors."""
+
+    def __init__(self, platform, ctx, group_id: str, report_id: str):
+        super().__init__(platform, ctx, None, report_id)
+        self.group_id = group_id

@@ -19,3 +19,11 @@ def content_unit(kind: str) -> str:
 
 def action(name: str) -> str:
     return f"pulp:action:{name}"
+
+
+def repository_group(group_id: str) -> str:
+    return f"pulp:repository_group:{group_id}"
+
+
+def repository_group_distributor(distributor_id: str) -> str:
+    return f"pulp:repository_group_distributor:{distributor_id}"

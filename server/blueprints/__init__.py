@@ -4,6 +4,7 @@ from pulp2ng.server.blueprints import (
     content,
     events,
     login,
+    repo_groups,
     repositories,
     schedules,
     status,
@@ -11,5 +12,5 @@ from pulp2ng.server.blueprints import (
     users,
 )
 
-BLUEPRINTS = [repositories.blp, schedules.blp, tasks.blp, status.blp, content.blp, login.blp,
-              users.blp, events.blp]
+BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
+              content.blp, login.blp, users.blp, events.blp]

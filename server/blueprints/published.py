@@ -27,7 +27,8 @@ class PublishedPathConverter(PathConverter):
 
 def make_content_blueprint(platform) -> Blueprint:
     areas: dict[str, Path] = {}
-    for cls in platform.plugins.distributors.values():
+    plugins = platform.plugins
+    for cls in [*plugins.distributors.values(), *plugins.group_distributors.values()]:
         for prefix, area in cls.web_areas.items():
             key = prefix.strip("/")
             key = key[len("pulp/"):] if key.startswith("pulp/") else key

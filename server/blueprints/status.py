@@ -97,6 +97,19 @@ def plugin_type(type_id):
     return jsonify(_type_doc(t))
 
 
+@blp.route("/content/types/")
+@blp.response(200, schemas.ContentTypeSchema(many=True))
+def content_types():
+    """The installed unit types, as ``plugins/types/`` lists them."""
+    return plugin_types()
+
+
+@blp.route("/content/types/<type_id>/")
+@blp.response(200, schemas.ContentTypeSchema)
+def content_type(type_id):
+    return plugin_type(type_id)
+
+
 @blp.route("/plugins/<any(importers, distributors):kind>/")
 @blp.response(200, schemas.PluginSchema(many=True))
 def plugin_list(kind):

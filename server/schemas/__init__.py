@@ -15,6 +15,16 @@ from pulp2ng.server.schemas.common import (  # noqa: F401
     TaskLinkSchema,
 )
 from pulp2ng.server.schemas.login import LoginCertificateSchema  # noqa: F401
+from pulp2ng.server.schemas.repo_groups import (  # noqa: F401
+    GroupDistributorSchema,
+    GroupDistributorSpecSchema,
+    GroupDistributorUpdateSchema,
+    GroupPublishSchema,
+    RepoGroupCreateSchema,
+    RepoGroupMembersSchema,
+    RepoGroupSchema,
+    RepoGroupUpdateSchema,
+)
 from pulp2ng.server.schemas.repositories import (  # noqa: F401
     DistributorSchema,
     DistributorSpecSchema,

@@ -155,6 +155,9 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("GET", "/plugins/types/", 200)
     c.call("GET", "/plugins/types/{type_id}/", 200, "/plugins/types/harness_unit/")
     c.call("GET", "/plugins/types/{type_id}/", 404, "/plugins/types/no-such-type/")
+    c.call("GET", "/content/types/", 200)
+    c.call("GET", "/content/types/{type_id}/", 200, "/content/types/harness_unit/")
+    c.call("GET", "/content/types/{type_id}/", 404, "/content/types/no-such-type/")
     c.call("GET", "/plugins/{kind}/", 200, "/plugins/importers/")
     c.call("GET", "/plugins/{kind}/{plugin_id}/", 200, "/plugins/distributors/harness_distributor/")
 
@@ -224,6 +227,37 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
            f"/repositories/{repo}/history/sync/")
     c.call("GET", "/repositories/{repo_id}/history/publish/{dist_id}/", 200,
            f"/repositories/{repo}/history/publish/dist/")
+
+    # -- repository groups ---------------------------------------------------------------------
+    group = f"g-{tag}"
+    gurl = f"/repo_groups/{group}/"
+    c.call("POST", "/repo_groups/", 201, json={"id": group, "repo_ids": [bare], "distributors": [
+        {"distributor_type_id": "group_catalog_distributor", "distributor_id": "cat"}]})
+    c.call("POST", "/repo_groups/", 409, json={"id": group})
+    c.call("GET", "/repo_groups/", 200)
+    c.call("GET", "/repo_groups/search/", 200)
+    c.call("POST", "/repo_groups/search/", 200, json={"criteria": {"filters": {"id": group}}})
+    c.call("GET", "/repo_groups/{group_id}/", 200, gurl)
+    c.call("GET", "/repo_groups/{group_id}/", 404, "/repo_groups/no-such-group/")
+    c.call("PUT", "/repo_groups/{group_id}/", 200, gurl, json={"notes": {"k": "v"}})
+    c.call("POST", "/repo_groups/{group_id}/actions/associate/", 200, f"{gurl}actions/associate/",
+           json={"criteria": {"filters": {"id": {"$in": [dest]}}}})
+    c.call("POST", "/repo_groups/{group_id}/actions/unassociate/", 200,
+           f"{gurl}actions/unassociate/", json={"criteria": {"filters": {"id": dest}}})
+    c.call("GET", "/repo_groups/{group_id}/distributors/", 200, f"{gurl}distributors/")
+    c.call("POST", "/repo_groups/{group_id}/distributors/", 201, f"{gurl}distributors/",
+           json={"distributor_type_id": "group_catalog_distributor", "distributor_id": "c2",
+                 "distributor_config": {"relative_url": f"{group}-2"}})
+    c.call("GET", "/repo_groups/{group_id}/distributors/{dist_id}/", 200,
+           f"{gurl}distributors/c2/")
+    c.call("PUT", "/repo_groups/{group_id}/distributors/{dist_id}/", 200,
+           f"{gurl}distributors/c2/", json={"distributor_config": {"relative_url": None}})
+    c.call("DELETE", "/repo_groups/{group_id}/distributors/{dist_id}/", 200,
+           f"{gurl}distributors/c2/")
+    c.call("POST", "/repo_groups/{group_id}/actions/publish/", 202, f"{gurl}actions/publish/",
+           json={"id": "cat"})
+    c.wait_tasks()
+    c.call("DELETE", "/repo_groups/{group_id}/", 200, gurl)
 
     # -- schedules -----------------------------------------------------------------------------
     for kind, owner in (("sync", "importers/{owner_id}"), ("publish", "distributors/{owner_id}")):
