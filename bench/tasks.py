@@ -111,6 +111,7 @@ def certificate_session(stack: Stack, api, root: Path) -> Api:
     client = Api(stack.https_base, auth=None)
     client.session.cert = (str(cert), str(key))
     client.session.verify = str(stack.ca_cert)
+    client.session.trust_env = False  # else REQUESTS_CA_BUNDLE would beat session.verify
     return client
 
 
