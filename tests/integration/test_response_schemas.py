@@ -384,6 +384,50 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
            json={"event_types": ["*"]})
     c.call("DELETE", "/events/{listener_id}/", 200, f"/events/{listener['id']}/")
 
+    # -- consumers -----------------------------------------------------------------------------
+    c.wait_tasks()
+    consumer, bound = f"consumer-{tag}", f"schemas-iso-{tag}"
+    c.call("POST", "/repositories/", 201, json={
+        "id": bound, "distributors": [{"distributor_type_id": "iso_distributor",
+                                       "distributor_id": "iso"}]})
+    c.call("POST", "/consumers/", 201, json={"id": consumer, "notes": {"a": "b"}})
+    c.call("POST", "/consumers/", 409, json={"id": consumer})
+    c.call("GET", "/consumers/", 200, params={"bindings": "true"})
+    c.call("GET", "/consumers/search/", 200, params={"filters": f'{{"id": "{consumer}"}}'})
+    c.call("POST", "/consumers/search/", 200,
+           json={"criteria": {"filters": {"id": consumer}}, "details": True})
+    c.call("GET", "/consumers/{consumer_id}/", 200, f"/consumers/{consumer}/")
+    c.call("GET", "/consumers/{consumer_id}/", 404, "/consumers/no-such-consumer/")
+    c.call("PUT", "/consumers/{consumer_id}/", 200, f"/consumers/{consumer}/",
+           json={"delta": {"display_name": "C"}})
+    c.call("POST", "/consumers/{consumer_id}/bindings/", 200, f"/consumers/{consumer}/bindings/",
+           json={"repo_id": bound, "distributor_id": "iso", "notify_agent": False})
+    c.call("POST", "/consumers/{consumer_id}/bindings/", 202, f"/consumers/{consumer}/bindings/",
+           json={"repo_id": bound, "distributor_id": "iso"})
+    c.call("GET", "/consumers/{consumer_id}/bindings/", 200, f"/consumers/{consumer}/bindings/")
+    c.call("GET", "/consumers/{consumer_id}/bindings/{repo_id}/", 200,
+           f"/consumers/{consumer}/bindings/{bound}/")
+    binding = f"/consumers/{consumer}/bindings/{bound}/iso/"
+    c.call("GET", "/consumers/{consumer_id}/bindings/{repo_id}/{distributor_id}/", 200, binding)
+    c.call("GET", "/consumers/binding/search/", 200,
+           params={"filters": f'{{"consumer_id": "{consumer}"}}'})
+    c.call("POST", "/consumers/binding/search/", 200,
+           json={"criteria": {"filters": {"consumer_id": consumer}}})
+    c.call("DELETE", "/consumers/{consumer_id}/bindings/{repo_id}/{distributor_id}/", 202,
+           binding, json={"force": True})
+    c.call("POST", "/consumers/{consumer_id}/actions/content/{action}/", 202,
+           f"/consumers/{consumer}/actions/content/install/",
+           json={"units": [{"type_id": "iso", "unit_key": {"name": "a"}}], "options": {}})
+    c.call("GET", "/consumers/{consumer_id}/history/", 200, f"/consumers/{consumer}/history/")
+    c.call("DELETE", "/consumers/{consumer_id}/", 200, f"/consumers/{consumer}/")
+    # Agent requests wait for an agent that never comes: validated as waiting, then canceled.
+    for task_id in c.tasks:
+        c.validate("GET", "/tasks/{task_id}/", api.get(f"{API}/tasks/{task_id}/"))
+        assert api.delete(f"{API}/tasks/{task_id}/").status_code == 200
+    c.tasks.clear()
+    c.call("DELETE", "/repositories/{repo_id}/", 202, f"/repositories/{bound}/")
+    c.wait_tasks()
+
     # -- deletion ------------------------------------------------------------------------------
     c.call("DELETE", "/repositories/{repo_id}/", 202, f"/repositories/{repo}/")
     c.wait_tasks()
