@@ -4,6 +4,7 @@ from pulp2ng.server.blueprints import (
     content,
     events,
     login,
+    profiles,
     repo_groups,
     repositories,
     schedules,
@@ -13,4 +14,5 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
-              content.blp, login.blp, users.blp, events.blp]
+              content.blp, login.blp, users.blp, events.blp,
+              profiles.blp]

@@ -81,3 +81,13 @@ from pulp2ng.server.schemas.events import (  # noqa: F401
     ListenerSchema,
     ListenerUpdateSchema,
 )
+from pulp2ng.server.schemas.profiles import (  # noqa: F401
+    ApplicabilityQuerySchema,
+    ApplicabilitySchema,
+    ConsumerRegenerationSchema,
+    GroupCallReportSchema,
+    ProfileCreateSchema,
+    ProfileSchema,
+    ProfileUpdateSchema,
+    RepoRegenerationSchema,
+)
