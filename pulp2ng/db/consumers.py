@@ -53,9 +53,10 @@ class ConsumerQueries:
             {"_id": consumer_id}, update, {"cert_token": 0}, return_document=ReturnDocument.AFTER)
 
     def delete_consumer(self, consumer_id: str) -> bool:
-        """Delete the consumer (revoking its certificate) and its bindings."""
+        """Delete the consumer (revoking its certificate), its bindings and profiles."""
         deleted = self.consumers.delete_one({"_id": consumer_id}).deleted_count == 1
         self.bindings.delete_many({"consumer_id": consumer_id})
+        self.delete_consumer_profiles(consumer_id)
         return deleted
 
     # -- bindings ----------------------------------------------------------------------------

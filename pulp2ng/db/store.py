@@ -30,6 +30,7 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
 from pulp2ng.db.consumers import ConsumerQueries
 from pulp2ng.db.events import EventQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
+from pulp2ng.db.profiles import ProfileQueries
 from pulp2ng.db.repo_groups import RepoGroupQueries
 from pulp2ng.db.repositories import RepositoryQueries
 from pulp2ng.db.schedules import ScheduleQueries
@@ -41,7 +42,7 @@ from pulp2ng.errors import MissingResource
 
 class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
             ScheduleQueries, UserQueries, CertificateQueries, EventQueries,
-            ConsumerQueries):
+            ConsumerQueries, ProfileQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -101,6 +102,7 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.event_listeners.create_index([("event_types", 1)])
         self.event_deliveries.create_index([("state", 1), ("next_attempt", 1)])
         self.event_deliveries.create_index([("expire_at", 1)], expireAfterSeconds=0)
+        self.ensure_profile_indexes()  # pulp2ng.db.profiles
 
     def ensure_unit_indexes(self, type_id: str, unit_key: list[str], search_indexes=()) -> None:
         """Unique index over a unit type's key fields, plus its declared search indexes."""

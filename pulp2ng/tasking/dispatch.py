@@ -39,7 +39,8 @@ class TaskResult:
 
 
 def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
-             kwargs: dict | None = None, scheduled_call_id: str | None = None) -> str:
+             kwargs: dict | None = None, scheduled_call_id: str | None = None,
+             group_id: str | None = None) -> str:
     """Queue ``task_fn`` and return its task id.
 
     The status document is written before any message exists, so ``GET /tasks/<id>/``
@@ -53,6 +54,7 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
         resource (str): the reservation key, or None for unreserved tasks.
         kwargs (dict): JSON-serializable keyword arguments for ``task_fn``.
         scheduled_call_id (str): the schedule that fired this task, if any.
+        group_id (str): the task group (a group call report's ``group_id``), if any.
 
     Returns:
         str: the new task id.
@@ -63,7 +65,9 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
     """
     store = platform.store
     task_id = str(uuid.uuid4())
+    grouped = {"group_id": group_id} if group_id else {}
     store.insert_task({
+        **grouped,
         "_id": task_id,
         "task_id": task_id,
         "task_type": task_fn.task_name,

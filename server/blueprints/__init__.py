@@ -5,6 +5,7 @@ from pulp2ng.server.blueprints import (
     content,
     events,
     login,
+    profiles,
     repo_groups,
     repositories,
     schedules,
@@ -14,4 +15,4 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
-              content.blp, login.blp, users.blp, events.blp, consumers.blp]
+              content.blp, login.blp, users.blp, events.blp, consumers.blp, profiles.blp]

@@ -92,3 +92,13 @@ from pulp2ng.server.schemas.consumers import (  # noqa: F401
     RegistrationSchema,
     UnbindSchema,
 )
+from pulp2ng.server.schemas.profiles import (  # noqa: F401
+    ApplicabilityQuerySchema,
+    ApplicabilitySchema,
+    ConsumerRegenerationSchema,
+    GroupCallReportSchema,
+    ProfileCreateSchema,
+    ProfileSchema,
+    ProfileUpdateSchema,
+    RepoRegenerationSchema,
+)
