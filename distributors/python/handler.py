@@ -4,8 +4,9 @@
 ``<root>/pip/pip.conf`` from every binding: the one bound with the default
 ``binding_config["pip_index"]`` (``"index"``) becomes ``index-url`` (the newest such binding
 when several are), the others ``extra-index-url``; ``trusted-host`` names the plain-HTTP
-hosts and ``cert`` a bundle of the CAs of the TLS ones (``<root>/pip/ca.pem``). Point pip at it
-with ``PIP_CONFIG_FILE``, as install/update/uninstall do.
+hosts and ``cert`` a bundle of the CAs of the TLS ones plus certifi's (``<root>/pip/ca.pem``).
+Point pip at it with ``PIP_CONFIG_FILE``, as install/update/uninstall do; they also set
+``SSL_CERT_FILE`` to the bundle, because pips using truststore (24.2+) ignore ``cert``.
 
 Config: ``pip`` (a pip executable, whose environment is the target), else ``venv`` (default
 ``<root>/python/venv``, created on the first install with this interpreter).
@@ -16,6 +17,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
+
+import certifi
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
@@ -81,7 +85,9 @@ class PythonHandler(Handler):
                                  if b["tls"] and b.get("ca_cert")))
         bundle = self.path("pip", "ca.pem")
         if cas:
-            self.write_file(bundle, "".join(cas))
+            # pip's ``cert`` replaces its default bundle: keep the public CAs beside ours so
+            # an extra-index-url on a public index still verifies.
+            self.write_file(bundle, "".join(cas) + Path(certifi.where()).read_text())
             lines.append(f"cert = {bundle}")
         else:
             self.remove(bundle)
@@ -116,7 +122,10 @@ class PythonHandler(Handler):
     def _pip(self, action: str, args: list, options: dict) -> dict:
         if not self.conf_file.exists() and action != "uninstall":
             raise HandlerError("no python binding: bind a repository first")
-        proc = self.run([*self._pip_command(create=True), action, *args,
+        extra = options.get("args") or []  # e.g. ["--only-binary", ":all:"]
+        if not (isinstance(extra, list) and all(isinstance(a, str) for a in extra)):
+            raise HandlerError("options args must be a list of strings")
+        proc = self.run([*self._pip_command(create=True), action, *args, *extra,
                          "--disable-pip-version-check"], env=self._env(),
                         timeout=float(options.get("timeout", 600)))
         return {"changed": True, "output": proc.stdout[-4000:]}
@@ -145,6 +154,11 @@ class PythonHandler(Handler):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = str(self.conf_file)
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        bundle = self.path("pip", "ca.pem")
+        if bundle.exists():
+            # pip >= 24.2 verifies through truststore, which ignores ``cert`` but reads the
+            # OpenSSL default file: name the same bundle there.
+            env["SSL_CERT_FILE"] = str(bundle)
         return env
 
 
