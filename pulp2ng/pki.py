@@ -274,6 +274,15 @@ def ensure_pki(settings) -> PkiPaths:
     )
 
 
+def ca_cert_pem(settings) -> str | None:
+    """The private CA's certificate (PEM) for clients to trust, or None before the first start
+    created it; never creates anything (consumers are told, the CA is not made here)."""
+    try:
+        return (pki_dir(settings) / "ca.crt").read_text()
+    except FileNotFoundError:
+        return None
+
+
 def load_ca(settings) -> CertificateAuthority:
     paths = ensure_pki(settings)
     return CertificateAuthority.load(paths.ca_cert, paths.ca_key)
