@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pulp2ng.controllers.consumer_payloads import consumer_payload
 from pulp2ng.controllers.consumers import get_consumer
+from pulp2ng.controllers.fields import known_fields
 from pulp2ng.db.consumers import binding_id
 from pulp2ng.db.store import now
 from pulp2ng.errors import (
@@ -64,11 +65,7 @@ def binding_details(platform, binding: dict) -> dict:
 def bind(platform, consumer_id: str, body) -> tuple[CallReport, dict]:
     """Bind; returns the call report and the binding (202 with an agent request when
     ``notify_agent``, else 200 with the binding as ``result``)."""
-    if not isinstance(body, dict):
-        raise InvalidValue(["body"], "the request must be a JSON object")
-    unknown = sorted(set(body) - _BIND_FIELDS)
-    if unknown:
-        raise InvalidValue(unknown, f"Unsupported properties: {unknown}")
+    known_fields(body, _BIND_FIELDS, "binding")
     missing = [k for k in ("repo_id", "distributor_id") if not body.get(k)]
     if missing:
         raise MissingValue(missing)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from pulp2ng.controllers.repositories import distributor_call_config, transfer_repo
+from pulp2ng.controllers.plugin_calls import call_config, transfer_repo
 from pulp2ng.errors import InvalidValue, MissingResource
 from pulp2ng.pki import ca_cert_pem
 from pulp2ng.plugin import SECRET_KEYS
@@ -68,6 +68,10 @@ def consumer_payload(platform, repo_id: str, distributor_id: str,
         "importer_type_id": imp["importer_type_id"],
         "config": {k: v for k, v in (imp.get("config") or {}).items() if k not in SECRET_KEYS},
     }
-    config = distributor_call_config(platform, cls, dist.get("config") or {})
-    return cls().create_consumer_payload(plugin_repo, config, dict(binding_config or {}),
-                                         server_info(platform.settings))
+    config = call_config(platform, cls, dist.get("config") or {})
+    try:
+        return cls().create_consumer_payload(plugin_repo, config, dict(binding_config or {}),
+                                             server_info(platform.settings))
+    except NotImplementedError:
+        raise InvalidValue(["distributor_id"], f"Consumers cannot bind to distributors of "
+                           f"type {dist['distributor_type_id']}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from pulp2ng.controllers.fields import known_fields
 from pulp2ng.db.common import check_keys
 from pulp2ng.db.store import UTC, key_updates
 from pulp2ng.errors import InvalidValue, MissingResource, MissingValue
@@ -20,11 +21,7 @@ EVENT_TYPES = ("consumer_registered", "consumer_unregistered", "repo_bound", "re
 
 
 def _fields(body, allowed: set, what: str) -> dict:
-    if not isinstance(body, dict):
-        raise InvalidValue([what], f"the {what} must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidValue(unknown, f"Unsupported properties: {unknown}")
+    known_fields(body, allowed, what)
     for key in ("display_name", "description", "rsa_pub"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise InvalidValue([key], f"{key} must be a string")

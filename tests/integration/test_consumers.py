@@ -96,8 +96,9 @@ def test_bind_without_and_with_the_agent(api):
     binding = r.json()["result"]
     assert binding["consumer_id"] == consumer_id and binding["repo_id"] == repo_id
     assert binding["type_id"] == "iso_distributor" and binding["deleted"] is False
-    one = api.get(binding["_href"]).json()
-    assert one["details"]  # the distributor's payload for the consumer
+    details = api.get(binding["_href"]).json()["details"]  # what the consumer is given
+    assert details["url"].endswith(f"/{repo_id}/") and details["tls"] is False
+    assert details["manifest_url"] == details["url"] + details["manifest_name"]
     r = api.delete(binding["_href"])
     assert r.status_code == 200 and api.get(binding["_href"]).status_code == 404
 
@@ -145,6 +146,12 @@ def test_bind_errors(api):
     assert api.post(url, json={"repo_id": repo_id, "distributor_id": "d",
                                "notify_agent": "yes"}).status_code == 400
     assert api.get(f"{API}/consumers/{consumer_id}/bindings/{repo_id}/d/").status_code == 404
+    harness = f"h-{uuid.uuid4().hex[:8]}"   # a distributor type with no consumer payload
+    assert api.post(f"{API}/repositories/", json={"id": harness, "distributors": [
+        {"distributor_type_id": "harness_distributor", "distributor_id": "h"}]}).status_code == 201
+    refused = api.post(url, json={"repo_id": harness, "distributor_id": "h"})
+    assert refused.status_code == 400 and refused.json()["property_names"] == ["distributor_id"]
+    assert api.get(f"{API}/consumers/{consumer_id}/bindings/").json() == []
 
 
 def test_content_actions_are_agent_requests(api):
