@@ -17,6 +17,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     ├── PluginError (PLP0000, 500)  plugin failures: SyncError, PublishError (PLP0034),
     │   │                           UploadError (PLP0047), UnsupportedTypes (PLP0044, 400),
     │   │                           ContentValidationError (checksum/size/path rejected)
+    ├── BindError (PLP0002)  DistributorUnbindError (PLP0003)  RepositoryUnbindError (PLP0007)
     ├── WorkerLost (PLP0049)
     ├── ServiceUnavailable (PLP0080, 503)  DatabaseUnavailable, BrokerUnavailable
     └── TaskCanceled  (a protocol signal, never shown as an error)
@@ -204,6 +205,24 @@ class ContentValidationError(PluginError):
     """Upstream or uploaded content failed a checksum, size or path check."""
 
     code, http_status = "PLP1013", 400
+
+
+class BindError(PulpError):
+    """PLP0002: rebinding consumers after a distributor update failed for some of them."""
+
+    code = "PLP0002"
+
+
+class DistributorUnbindError(PulpError):
+    """PLP0003: unbinding the consumers of a deleted distributor failed for some of them."""
+
+    code = "PLP0003"
+
+
+class RepositoryUnbindError(PulpError):
+    """PLP0007: unbinding the consumers of a deleted repository failed for some of them."""
+
+    code = "PLP0007"
 
 
 class WorkerLost(PulpError):

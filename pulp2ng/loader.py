@@ -91,6 +91,26 @@ def load_plugins() -> PluginRegistry:
     return registry
 
 
+def load_handlers() -> dict[str, type]:
+    """``{distributor_type_id: Handler subclass}`` from the ``pulp2ng.handlers`` entry points
+    (plus ``pulp2ng.test.handlers`` under ``PULP2NG_TEST_PLUGINS``): what the consumer agent
+    uses to apply a binding of that distributor type. Kept apart from :func:`load_plugins`
+    because the agent runs on consumer hosts without the server's plugins' needs."""
+    from pulp2ng.plugin.handlers import Handler
+
+    handlers: dict[str, type] = {}
+    for ep in _entry_points("handlers"):
+        cls = _load(ep)
+        if not (isinstance(cls, type) and issubclass(cls, Handler)):
+            raise PluginLoadError(f"entry point {ep.name} in {ep.group} is not a Handler")
+        if not cls.content_type or not cls.distributor_types:
+            raise PluginLoadError(f"{ep.name}: a Handler needs content_type and "
+                                  "distributor_types")
+        for type_id in cls.distributor_types:
+            handlers[type_id] = cls
+    return handlers
+
+
 def _load(ep):
     try:
         return ep.load()

@@ -50,6 +50,8 @@ BACKDATE = datetime.timedelta(minutes=5)
 #: still compared with the user's on every request).
 VERIFY_CACHE_SECONDS = 300.0
 VERIFY_CACHE_MAX = 10_000
+#: Who a client certificate names: a user (no OU) or a consumer (``OU=consumers``).
+USER, CONSUMER = "user", "consumers"
 
 
 @dataclass(frozen=True)
@@ -184,12 +186,16 @@ class CertificateAuthority:
         return _key_pem(key), cert.public_bytes(serialization.Encoding.PEM)
 
     def issue_login(self, login: str, token: str, days: float,
-                    not_before: datetime.datetime | None = None) -> tuple[bytes, bytes]:
+                    not_before: datetime.datetime | None = None,
+                    kind: str = USER) -> tuple[bytes, bytes]:
         """``(key_pem, cert_pem)`` of a client certificate naming ``login`` (CN) with the
-        user's ``token`` (subject serialNumber), valid ``days`` from ``not_before``."""
+        holder's ``token`` (subject serialNumber), valid ``days`` from ``not_before``. A
+        consumer's certificate carries ``OU=consumers``, so it never passes for a user's."""
         key = _new_key()
         subject = x509.Name([
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pulp2ng"),
+            *([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CONSUMER)]
+              if kind == CONSUMER else []),
             x509.NameAttribute(NameOID.COMMON_NAME, login),
             x509.NameAttribute(NameOID.SERIAL_NUMBER, token),
         ])
@@ -268,6 +274,15 @@ def ensure_pki(settings) -> PkiPaths:
     )
 
 
+def ca_cert_pem(settings) -> str | None:
+    """The private CA's certificate (PEM) for clients to trust, or None before the first start
+    created it; never creates anything (consumers are told, the CA is not made here)."""
+    try:
+        return (pki_dir(settings) / "ca.crt").read_text()
+    except FileNotFoundError:
+        return None
+
+
 def load_ca(settings) -> CertificateAuthority:
     paths = ensure_pki(settings)
     return CertificateAuthority.load(paths.ca_cert, paths.ca_key)
@@ -284,7 +299,7 @@ class LoginCertificates:
         self.store = store
         self.ca = ca
         self.days = days
-        self._cache: dict[bytes, tuple[str, str, datetime.datetime, float]] = {}
+        self._cache: dict[bytes, tuple[str, str, str, datetime.datetime, float]] = {}
         self._lock = threading.Lock()
 
     def issue(self, login: str) -> dict:
@@ -295,32 +310,46 @@ class LoginCertificates:
         key_pem, cert_pem = self.ca.issue_login(login, token, self.days)
         return {"key": key_pem.decode(), "certificate": cert_pem.decode()}
 
-    def login_for(self, cert_pem: str | bytes) -> str:
-        """The login a peer certificate authenticates, or :class:`NotAuthenticated`.
+    def issue_consumer(self, consumer_id: str, token: str, days: float) -> str:
+        """A consumer's key and certificate as one PEM string, as Pulp 2's registration
+        answered it; valid while the consumer document keeps ``token``."""
+        key_pem, cert_pem = self.ca.issue_login(consumer_id, token, days, kind=CONSUMER)
+        return (key_pem + cert_pem).decode()
 
-        The parse and signature check are cached per certificate; the user's current token
+    def login_for(self, cert_pem: str | bytes) -> str:
+        """The user a peer certificate authenticates, or :class:`NotAuthenticated`."""
+        kind, login = self.identify(cert_pem)
+        if kind != USER:
+            raise NotAuthenticated("A consumer certificate does not authenticate a user")
+        return login
+
+    def identify(self, cert_pem: str | bytes) -> tuple[str, str]:
+        """``(USER or CONSUMER, name)`` a peer certificate authenticates, or
+        :class:`NotAuthenticated`.
+
+        The parse and signature check are cached per certificate; the holder's current token
         is read on every call (one indexed read), so a revoked certificate fails at once."""
         raw = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
         digest = hashlib.sha256(raw.strip()).digest()
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(digest)
-        if hit is None or now - hit[3] > VERIFY_CACHE_SECONDS:
-            login, token, not_after = self._parse(raw)
-            hit = (login, token, not_after, now)
+        if hit is None or now - hit[4] > VERIFY_CACHE_SECONDS:
+            hit = (*self._parse(raw), now)
             with self._lock:
                 if len(self._cache) >= VERIFY_CACHE_MAX:
                     self._cache.clear()
                 self._cache[digest] = hit
-        login, token, not_after, _ = hit
+        kind, login, token, not_after, _ = hit
         if _utcnow() >= not_after:
             raise NotAuthenticated("The client certificate has expired")
-        current = self.store.find_cert_token(login)
+        current = self.store.find_cert_token(login) if kind == USER else \
+            self.store.find_consumer_cert_token(login)
         if current is None or current != token:
-            raise NotAuthenticated("The client certificate was revoked or its user is gone")
-        return login
+            raise NotAuthenticated("The client certificate was revoked or its holder is gone")
+        return kind, login
 
-    def _parse(self, raw: bytes) -> tuple[str, str, datetime.datetime]:
+    def _parse(self, raw: bytes) -> tuple[str, str, str, datetime.datetime]:
         try:
             cert = x509.load_pem_x509_certificate(raw)
         except ValueError:
@@ -333,4 +362,8 @@ class LoginCertificates:
             raise NotAuthenticated("The client certificate is not a login certificate")
         if cert.not_valid_before_utc > _utcnow():
             raise NotAuthenticated("The client certificate is not valid yet")
-        return str(logins[0].value), str(tokens[0].value), cert.not_valid_after_utc
+        units = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+        kind = CONSUMER if [u.value for u in units] == [CONSUMER] else USER
+        if units and kind == USER:
+            raise NotAuthenticated("The client certificate names neither a user nor a consumer")
+        return kind, str(logins[0].value), str(tokens[0].value), cert.not_valid_after_utc

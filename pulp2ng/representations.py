@@ -268,3 +268,54 @@ def group_distributor(dist: dict) -> dict:
         "last_publish": dist.get("last_publish"),
         "scratchpad": dist.get("scratchpad"),
     })
+
+
+def consumer(doc: dict, bindings: list[dict] | None = None) -> dict:
+    """A consumer (Pulp 2's ``consumers``); its certificate token never leaves the server."""
+    body = {
+        "_href": f"{API}/consumers/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "consumers",
+        "id": doc["_id"],
+        "display_name": doc.get("display_name") or doc["_id"],
+        "description": doc.get("description"),
+        "notes": doc.get("notes") or {},
+        "rsa_pub": doc.get("rsa_pub"),
+        "capabilities": doc.get("capabilities") or {},
+    }
+    if bindings is not None:
+        body["bindings"] = [binding(b) for b in bindings]
+    return body
+
+
+def binding(doc: dict, details: dict | None = None) -> dict:
+    """A consumer's binding; ``details`` (the distributor's payload) on a single GET."""
+    body = jsonable({
+        "_href": f"{API}/consumers/{doc['consumer_id']}/bindings/{doc['repo_id']}/"
+                 f"{doc['distributor_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "consumer_bindings",
+        "consumer_id": doc["consumer_id"],
+        "repo_id": doc["repo_id"],
+        "distributor_id": doc["distributor_id"],
+        "type_id": doc.get("type_id"),
+        "notify_agent": doc.get("notify_agent", True),
+        "binding_config": doc.get("binding_config") or {},
+        "consumer_actions": doc.get("consumer_actions") or [],
+        "deleted": bool(doc.get("deleted")),
+    })
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def consumer_event(doc: dict) -> dict:
+    return jsonable({
+        "_id": {"$oid": str(doc["_id"])},
+        "id": str(doc["_id"]),
+        "consumer_id": doc["consumer_id"],
+        "type": doc["type"],
+        "details": doc.get("details"),
+        "originator": doc.get("originator"),
+        "timestamp": doc.get("timestamp"),
+    })

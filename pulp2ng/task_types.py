@@ -9,6 +9,7 @@ imports it, so every process that can run or reap a task has the whole table.
 from __future__ import annotations
 
 from pulp2ng.controllers import (  # noqa: F401
+    applicability,
     events,
     orphans,
     repo_groups,

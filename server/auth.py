@@ -35,7 +35,10 @@ def init_auth(app, access: AccessControl, identify=None) -> None:
         if not path.startswith("/pulp/api/") or path.startswith(PUBLIC_PREFIXES):
             return None
         access.refresh()
-        g.login = (identify() if identify is not None else None) or authenticate(access)
+        login = identify() if identify is not None else None
+        if g.get("consumer") is not None:
+            return _consumer_only_on_its_own(g.consumer, path)
+        g.login = login or authenticate(access)
         if request.url_rule is None or path.startswith(SELF_SERVICE):
             return None  # routing answers 404/405 itself
         resource = resource_path(path)
@@ -75,6 +78,14 @@ def authenticate(access: AccessControl) -> str:
     if not access.verify_password(auth.username, auth.password or ""):
         raise NotAuthenticated("Invalid username or password")
     return auth.username
+
+
+def _consumer_only_on_its_own(consumer_id: str, path: str) -> None:
+    """A consumer's certificate reaches its own resources (bindings, profiles, actions,
+    the agent's requests) and nothing else: never a repository, a user or another consumer."""
+    if resource_path(path).startswith(f"/v2/consumers/{consumer_id}/"):
+        return None
+    raise NotAuthorized(f"Consumer {consumer_id} may only reach its own resources")
 
 
 def _may_follow_task(access: AccessControl, login: str, resource: str) -> bool:

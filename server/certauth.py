@@ -17,6 +17,7 @@ import ipaddress
 from flask import g, request
 
 from pulp2ng.errors import NotAuthenticated
+from pulp2ng.pki import CONSUMER
 
 TLS_LISTENER = "pulp2ng.tls_listener"
 
@@ -77,7 +78,11 @@ class Identifier:
                 return login
         cert = peer_certificate(environ)
         if cert is not None:
-            login = self.certificates.login_for(cert)
+            kind, name = self.certificates.identify(cert)
+            if kind == CONSUMER:
+                # A consumer is no user: server/auth.py lets it reach its own resources only.
+                g.consumer, g.auth_method = name, "consumer_certificate"
+                return None
             g.auth_method = "certificate"
-            return login
+            return name
         return None

@@ -10,11 +10,11 @@ one path component so names with ``/`` never nest.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pulp2ng.importers.docker.types import BLOB, MANIFEST, MANIFEST_LIST, SIGNATURE, TAG
 from pulp2ng.importers.docker.units import NAME
-from pulp2ng.plugin import Distributor, PublishReport
+from pulp2ng.plugin import Distributor, PublishReport, consumer_payload_base
 
 from .app import AREA, INDEX, make_app
 from .extensions import SIGSTORE_PREFIX, make_extensions_app, make_sigstore_app
@@ -60,6 +60,21 @@ class DockerDistributor(Distributor):
 
     def publish_location(self, repo, config):
         return AREA, tree_name(registry_id(repo, config))
+
+    def create_consumer_payload(self, repo, config, binding_config, server):
+        """``registry`` (``host:port`` of pulp2ng's registry API, served beside the REST API),
+        ``repository`` (the name clients pull), ``pull_spec`` (``registry/repository``),
+        ``url`` (the repository's ``/v2/<name>/`` root) and ``protected``: a protected
+        repository refuses anonymous pulls, and ``credentials`` is still None because
+        pulp2ng issues no consumer registry credentials yet. ``tls`` false means a plain-HTTP
+        registry, which clients must be told is ``insecure``."""
+        name = registry_id(repo, config)
+        payload = consumer_payload_base(server, binding_config, name)
+        registry = urlsplit(payload["server_url"]).netloc.rsplit("@", 1)[-1]
+        return {**payload, "registry": registry, "repository": name,
+                "pull_spec": f"{registry}/{name}",
+                "url": f"{payload['server_url']}/v2/{name}/",
+                "protected": bool(config.get_boolean("protected"))}
 
     def publish_repo(self, repo, conduit, config):
         progress = {"state": "in_progress", "error_message": None}

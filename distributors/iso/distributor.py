@@ -7,7 +7,13 @@ Files are hard links to content storage, so a publish copies no bytes.
 from __future__ import annotations
 
 from pulp2ng.importers.iso.manifest import MANIFEST, Entry, write_manifest
-from pulp2ng.plugin import Distributor, PublishReport, check_publish_path, safe_relative_path
+from pulp2ng.plugin import (
+    Distributor,
+    PublishReport,
+    check_publish_path,
+    consumer_payload_base,
+    safe_relative_path,
+)
 
 AREA = "isos"
 
@@ -51,3 +57,13 @@ class IsoDistributor(Distributor):
         progress["state"] = "complete"
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={"num_units": len(units)})
+
+    def create_consumer_payload(self, repo, config, binding_config, server):
+        """``url`` (the published tree, ending in ``/``), ``manifest_url`` and
+        ``manifest_name``: a consumer reads the manifest to learn names, sizes and
+        checksums, then fetches ``url + name``."""
+        rel = relative_url(repo, config)
+        payload = consumer_payload_base(server, binding_config, rel)
+        url = f"{payload['server_url']}/pulp/isos/{rel}/"
+        manifest = config.get("manifest_name")
+        return {**payload, "url": url, "manifest_name": manifest, "manifest_url": url + manifest}

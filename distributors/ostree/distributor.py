@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from pulp2ng.importers.ostree.errors import OSTreeError
 from pulp2ng.importers.ostree.types import COMMIT_TYPE, OBJECT_TYPE
-from pulp2ng.plugin import Distributor, PublishError, PublishReport, check_publish_path
+from pulp2ng.plugin import (
+    Distributor,
+    PublishError,
+    PublishReport,
+    check_publish_path,
+    consumer_payload_base,
+)
 
 from . import deltas, publish
 
@@ -71,6 +77,24 @@ class OSTreeDistributor(Distributor):
                            "and it is not installed")
         return True, None
 
+    def create_consumer_payload(self, repo, config, binding_config, server):
+        """``url`` (the published archive repository), ``remote_name`` (a suggestion:
+        ``binding_config["remote_name"]`` or the repository id), ``gpg_verify`` and
+        ``gpg_keys``. Publishing keeps the commits' signatures (commitmeta objects), so when
+        the importer verified them (``gpg_verify`` with ``gpg_keys``) the consumer can too,
+        with the same keys; ``binding_config["gpg_verify"]`` overrides the choice."""
+        rel = relative_path(repo, config)
+        payload = consumer_payload_base(server, binding_config, rel)
+        importer = (repo.get("importer") or {}).get("config") or {}
+        keys = importer.get("gpg_keys") or []
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        verify = _truthy(importer.get("gpg_verify")) and bool(keys)
+        if (binding_config or {}).get("gpg_verify") is not None:
+            verify = _truthy(binding_config["gpg_verify"])
+        remote = str((binding_config or {}).get("remote_name") or repo["id"])
+        return {**payload, "url": f"{payload['server_url']}/pulp/ostree/web/{rel}/",
+                "remote_name": remote, "gpg_verify": verify, "gpg_keys": keys}
+
     def publish_location(self, repo, config):
         return AREA, relative_path(repo, config)
 
@@ -109,3 +133,9 @@ class OSTreeDistributor(Distributor):
         return PublishReport(True, summary={s["step_type"]: s["state"] for s in progress},
                              details={"refs": result.history, "objects": result.objects,
                                       "deltas": result.deltas})
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)

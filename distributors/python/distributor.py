@@ -16,10 +16,18 @@ from it.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from packaging.utils import canonicalize_name
 
 from pulp2ng.importers.python.types import TYPE
-from pulp2ng.plugin import Distributor, PublishReport, check_publish_path, safe_relative_path
+from pulp2ng.plugin import (
+    Distributor,
+    PublishReport,
+    check_publish_path,
+    consumer_payload_base,
+    safe_relative_path,
+)
 
 from . import pages
 
@@ -85,6 +93,17 @@ class PythonDistributor(Distributor):
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={"num_projects": len(projects),
                                             "num_files": len(files)})
+
+    def create_consumer_payload(self, repo, config, binding_config, server):
+        """``url`` (the published tree), ``index_url`` (its PEP 503 ``simple/`` page, what
+        pip's ``index-url`` takes), ``host`` and ``trusted_host`` (the host pip must be told
+        to trust over plain HTTP; None with TLS, where ``ca_cert`` is the ``cert``)."""
+        rel = relative_url(repo, config)
+        payload = consumer_payload_base(server, binding_config, rel)
+        url = f"{payload['server_url']}{WEB_PREFIX}{rel}/"
+        host = urlsplit(url).hostname
+        return {**payload, "url": url, "index_url": url + "simple/", "host": host,
+                "trusted_host": None if payload["tls"] else host}
 
 
 def _package(unit: dict) -> dict:

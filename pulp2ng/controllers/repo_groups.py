@@ -11,7 +11,8 @@ import re
 import uuid
 
 from pulp2ng import representations as rep
-from pulp2ng.controllers.repositories import check_keys, transfer_repo
+from pulp2ng.controllers.plugin_calls import transfer_repo
+from pulp2ng.db.common import check_keys
 from pulp2ng.db.criteria import parse_criteria
 from pulp2ng.db.errors import DuplicateKeyError
 from pulp2ng.db.store import key_updates, now

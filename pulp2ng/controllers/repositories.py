@@ -12,7 +12,15 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 from pulp2ng import representations as rep
+from pulp2ng.controllers import bindings
 from pulp2ng.controllers.config_warnings import unknown_keys
+from pulp2ng.controllers.plugin_calls import (
+    call_config,
+    distributor_class,
+    importer_class,
+    transfer_repo,
+)
+from pulp2ng.db.common import check_keys
 from pulp2ng.db.errors import DuplicateKeyError
 from pulp2ng.db.store import key_updates, now
 from pulp2ng.errors import (
@@ -20,7 +28,6 @@ from pulp2ng.errors import (
     InvalidValue,
     MissingResource,
     PulpError,
-    UnknownPluginType,
 )
 from pulp2ng.plugin.conduits import ConfigConduit
 from pulp2ng.plugin.config import CallConfig
@@ -39,15 +46,6 @@ def resource(repo_id: str) -> str:
     return f"repository:{repo_id}"
 
 
-def check_keys(mapping: dict, field: str) -> None:
-    """Keys of notes and configs are stored as field names: MongoDB refuses empty ones, a
-    ``.`` (a path separator in updates) and a leading ``$`` (an operator)."""
-    for key in mapping:
-        if not isinstance(key, str) or not key or "." in key or key.startswith("$"):
-            raise InvalidValue([field], f"{field} key {key!r} is not allowed: keys must be "
-                               "non-empty and contain no '.' nor start with '$'")
-
-
 def _merge(stored: dict | None, delta: dict) -> dict:
     """``stored`` with ``delta`` applied: a None value removes the key."""
     merged = dict(stored or {})
@@ -57,20 +55,6 @@ def _merge(stored: dict | None, delta: dict) -> dict:
         else:
             merged[key] = value
     return merged
-
-
-def transfer_repo(platform, repo: dict, working_dir=None) -> dict:
-    """The repository as plugins see it: a plain dict, never the stored document."""
-    return {
-        "id": repo["_id"],
-        "display_name": repo.get("display_name"),
-        "description": repo.get("description"),
-        "notes": dict(repo.get("notes") or {}),
-        "content_unit_counts": dict(repo.get("content_unit_counts") or {}),
-        "last_unit_added": repo.get("last_unit_added"),
-        "last_unit_removed": repo.get("last_unit_removed"),
-        "working_dir": str(working_dir) if working_dir else None,
-    }
 
 
 # -- repositories -------------------------------------------------------------------------
@@ -198,11 +182,12 @@ def delete_repository_task(ctx, repo_id: str):
     for dist in platform.store.find_distributors(repo_id):
         errors += _call_quietly(_remove_distributor_hook, platform, repo, dist, ctx)
     _purge_repository_documents(platform, repo_id)
-    error = None
+    spawned, unbind_error = bindings.unbind_repository(platform, repo_id)
+    error = unbind_error
     if errors:
         error = {"code": "PLP0007", "description": "; ".join(errors), "data": {},
-                 "sub_errors": []}
-    return TaskResult(result=None, error=error)
+                 "sub_errors": [unbind_error] if unbind_error else []}
+    return TaskResult(result=None, error=error, spawned_tasks=spawned)
 
 
 def _purge_repository_documents(platform, repo_id: str) -> None:
@@ -231,18 +216,6 @@ def split_feed_credentials(config: dict) -> dict:
             config["basic_auth_username"] = parts.username
             config["basic_auth_password"] = parts.password or ""
     return config
-
-
-def importer_call_config(platform, imp_cls, stored: dict, override=None) -> CallConfig:
-    """The plugin's view of a config: the only place stored secrets are opened."""
-    return CallConfig(imp_cls.default_config, {}, platform.secrets.open(stored or {}),
-                      platform.secrets.open(override) if override else override)
-
-
-def _importer_class(platform, type_id):
-    if not isinstance(type_id, str) or type_id not in platform.plugins.importers:
-        raise UnknownPluginType(["importer_type_id"], f"Unknown importer type: {type_id}")
-    return platform.plugins.importers[type_id]
 
 
 def _importer_warnings(platform, type_id: str, config, field="importer_config") -> list[str]:
@@ -275,10 +248,10 @@ def _validate(plugin, repo, config: CallConfig, field: str, *extra) -> None:
 
 
 def _new_importer(platform, repo, type_id, config) -> dict:
-    cls = _importer_class(platform, type_id)
+    cls = importer_class(platform, type_id)
     config = split_feed_credentials(_clean_config(config, "importer_config"))
     check_keys(config, "importer_config")
-    _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
+    _validate(cls(), repo, call_config(platform, cls, config), "importer_config")
     return {
         "_id": uuid.uuid4().hex,
         "repo_id": repo["_id"],
@@ -296,7 +269,7 @@ def _attach_importer(platform, repo, doc) -> None:
     cls = platform.plugins.importers[doc["importer_type_id"]]
     platform.store.delete_repository_importers(repo["_id"])
     cls().importer_added(transfer_repo(platform, repo),
-                         importer_call_config(platform, cls, doc["config"]))
+                         call_config(platform, cls, doc["config"]))
     platform.store.insert_importer(dict(doc, config=platform.secrets.seal(doc["config"])))
 
 
@@ -304,7 +277,7 @@ def _remove_importer_hook(platform, repo, imp) -> None:
     cls = platform.plugins.importers.get(imp["importer_type_id"])
     if cls:
         cls().importer_removed(transfer_repo(platform, repo),
-                               importer_call_config(platform, cls, imp.get("config")))
+                               call_config(platform, cls, imp.get("config")))
 
 
 def queue_set_importer(platform, repo_id: str, body: dict) -> CallReport:
@@ -356,12 +329,12 @@ def update_importer_config(platform, repo, imp, delta) -> dict:
         raise InvalidValue(["importer_config"], "importer_config must be an object")
     check_keys(delta, "importer_config")
     delta = split_feed_credentials(delta)
-    cls = _importer_class(platform, imp["importer_type_id"])
+    cls = importer_class(platform, imp["importer_type_id"])
 
     def build(current: dict) -> dict:
         stored = current.get("config") or {}
         config = split_feed_credentials(_merge(stored, keep_masked(delta, stored)))
-        _validate(cls(), repo, importer_call_config(platform, cls, config), "importer_config")
+        _validate(cls(), repo, call_config(platform, cls, config), "importer_config")
         return {"config": platform.secrets.seal(config), "last_updated": now()}
 
     return platform.store.cas_update_importer(imp, build, CAS_ATTEMPTS)
@@ -430,20 +403,9 @@ def delete_importer_task(ctx, repo_id: str, importer_id: str):
 # -- distributors -------------------------------------------------------------------------
 
 
-def _distributor_class(platform, type_id):
-    if not isinstance(type_id, str) or type_id not in platform.plugins.distributors:
-        raise UnknownPluginType(["distributor_type_id"], f"Unknown distributor type: {type_id}")
-    return platform.plugins.distributors[type_id]
-
-
-def distributor_call_config(platform, cls, stored: dict, override=None) -> CallConfig:
-    return CallConfig(cls.default_config, {}, platform.secrets.open(stored or {}),
-                      platform.secrets.open(override) if override else override)
-
-
 def _new_distributor(platform, repo, spec: dict) -> dict:
     type_id = spec.get("distributor_type_id")
-    cls = _distributor_class(platform, type_id)
+    cls = distributor_class(platform, type_id)
     dist_id = spec.get("distributor_id") or uuid.uuid4().hex
     if not isinstance(dist_id, str) or not DISTRIBUTOR_ID.match(dist_id):
         raise InvalidValue(["distributor_id"], "distributor_id must match ^[\\-_A-Za-z0-9]+$")
@@ -452,7 +414,7 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
         raise InvalidValue(["auto_publish"], "auto_publish must be a boolean")
     config = _clean_config(spec.get("distributor_config"), "distributor_config")
     check_keys(config, "distributor_config")
-    _validate(cls(), repo, distributor_call_config(platform, cls, config), "distributor_config",
+    _validate(cls(), repo, call_config(platform, cls, config), "distributor_config",
               ConfigConduit(platform, type_id))
     return {
         "_id": uuid.uuid4().hex,
@@ -472,7 +434,7 @@ def _new_distributor(platform, repo, spec: dict) -> dict:
 def _attach_distributor(platform, repo, doc) -> None:
     cls = platform.plugins.distributors[doc["distributor_type_id"]]
     cls().distributor_added(transfer_repo(platform, repo),
-                            distributor_call_config(platform, cls, doc["config"]))
+                            call_config(platform, cls, doc["config"]))
     platform.store.save_distributor(dict(doc, config=platform.secrets.seal(doc["config"])))
 
 
@@ -520,19 +482,22 @@ def update_distributor_task(ctx, repo_id: str, dist_id: str, config: dict, delta
     platform = ctx.platform
     repo = platform.store.get_repository(repo_id)
     dist = platform.store.get_distributor(repo_id, dist_id)
-    cls = _distributor_class(platform, dist["distributor_type_id"])
+    cls = distributor_class(platform, dist["distributor_type_id"])
 
     def build(current: dict) -> dict:
         stored = current.get("config") or {}
         merged = _merge(stored, keep_masked(config, stored))
-        _validate(cls(), repo, distributor_call_config(platform, cls, merged),
+        _validate(cls(), repo, call_config(platform, cls, merged),
                   "distributor_config", ConfigConduit(platform, dist["distributor_type_id"]))
         changes = {"config": platform.secrets.seal(merged), "last_updated": now()}
         if "auto_publish" in delta:
             changes["auto_publish"] = delta["auto_publish"]
         return changes
 
-    return rep.distributor(platform.store.cas_update_distributor(dist, build, CAS_ATTEMPTS))
+    updated = rep.distributor(platform.store.cas_update_distributor(dist, build, CAS_ATTEMPTS))
+    spawned, error = bindings.rebind_distributor(platform, repo_id, dist_id)
+    return TaskResult(result=updated, error=error, spawned_tasks=spawned) if (
+        spawned or error) else updated
 
 
 def queue_delete_distributor(platform, repo_id: str, dist_id: str) -> CallReport:
@@ -550,7 +515,8 @@ def delete_distributor_task(ctx, repo_id: str, dist_id: str):
     _remove_distributor_hook(platform, repo, dist, ctx)
     platform.store.delete_publish_schedules(repo_id, dist_id)
     platform.store.delete_distributor(dist["_id"])
-    return None
+    spawned, error = bindings.unbind_repository(platform, repo_id, dist_id)
+    return TaskResult(error=error, spawned_tasks=spawned) if (spawned or error) else None
 
 
 def _remove_distributor_hook(platform, repo, dist, ctx) -> None:
@@ -560,7 +526,7 @@ def _remove_distributor_hook(platform, repo, dist, ctx) -> None:
     if cls:
         conduit = PublishConduit(platform, ctx, repo["_id"], dist["id"])
         plugin, view = cls(), transfer_repo(platform, repo)
-        config = distributor_call_config(platform, cls, dist.get("config"))
+        config = call_config(platform, cls, dist.get("config"))
         plugin.distributor_removed(view, config, conduit)
         # What is online is where it was last published, which a later config change
         # (not yet published) does not move.

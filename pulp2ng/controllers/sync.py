@@ -16,13 +16,8 @@ from contextlib import contextmanager
 
 from pulp2ng import representations as rep
 from pulp2ng.controllers import events
-from pulp2ng.controllers.repositories import (
-    distributor_call_config,
-    importer_call_config,
-    resource,
-    take_down_tree,
-    transfer_repo,
-)
+from pulp2ng.controllers.plugin_calls import call_config, transfer_repo
+from pulp2ng.controllers.repositories import resource, take_down_tree
 from pulp2ng.db.repositories import new_history_id
 from pulp2ng.db.store import now
 from pulp2ng.errors import InvalidValue, MissingResource, PublishError, SyncError, TaskCanceled
@@ -100,7 +95,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
     cls = platform.plugins.importers.get(imp["importer_type_id"])
     if cls is None:
         raise SyncError(f"importer type {imp['importer_type_id']} is not installed")
-    config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
+    config = call_config(platform, cls, imp.get("config") or {}, override_config)
     conduit = SyncConduit(platform, ctx, repo_id, imp["importer_type_id"])
     before = store.repo_association_ids(repo_id)
     started = now()
@@ -227,7 +222,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         events.emit(platform, "repo.publish.finish", rep.history_entry(entry), ctx.task_id)
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
-    config = distributor_call_config(platform, cls, dist.get("config") or {}, override_config)
+    config = call_config(platform, cls, dist.get("config") or {}, override_config)
     plugin = cls()
 
     def record() -> None:

@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 from pulp2ng import representations as rep
-from pulp2ng.controllers.repositories import importer_call_config, resource, transfer_repo
+from pulp2ng.controllers.plugin_calls import call_config, transfer_repo
+from pulp2ng.controllers.repositories import resource
 from pulp2ng.controllers.sync import note_content_change
 from pulp2ng.db.criteria import (
     Criteria,
@@ -324,7 +325,7 @@ def associate_task(ctx, source_id: str, dest_id: str, criteria, override_config:
     imp, cls = _check_types(platform, dest_id, _source_types(platform, source_id, crit))
     units = stream_units(platform, source_id, crit, _key_fields(platform))
     conduit = ImportConduit(platform, ctx, dest_id, imp["importer_type_id"], source_id)
-    config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
+    config = call_config(platform, cls, imp.get("config") or {}, override_config)
     repos = transfer_repo(platform, source), transfer_repo(platform, dest)
     listed = _UnitList(platform)
     try:
@@ -407,7 +408,7 @@ def unassociate_task(ctx, repo_id: str, criteria):
     plugin = conduit = None
     if cls:
         plugin = cls()
-        config = importer_call_config(platform, cls, imp.get("config") or {})
+        config = call_config(platform, cls, imp.get("config") or {})
         conduit = RepoConduit(platform, ctx, repo_id, imp["importer_type_id"])
     batches = batched(units, _BATCH) if cls is None or cls.streams_units else [list(units)]
     view = transfer_repo(platform, repo)

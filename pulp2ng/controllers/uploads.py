@@ -14,7 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-from pulp2ng.controllers.repositories import importer_call_config, resource, transfer_repo
+from pulp2ng.controllers.plugin_calls import call_config, transfer_repo
+from pulp2ng.controllers.repositories import resource
 from pulp2ng.controllers.sync import note_content_change
 from pulp2ng.controllers.units import require_type
 from pulp2ng.errors import (
@@ -146,7 +147,7 @@ def import_upload_task(ctx, repo_id: str, upload_id: str, type_id: str, unit_key
     repo = store.get_repository(repo_id)
     path = upload_path(platform, upload_id)
     imp, cls = _importer_for(platform, repo_id, type_id)
-    config = importer_call_config(platform, cls, imp.get("config") or {}, override_config)
+    config = call_config(platform, cls, imp.get("config") or {}, override_config)
     conduit = UploadConduit(platform, ctx, repo_id, imp["importer_type_id"])
     before = set(store.repo_association_ids(repo_id))
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from pulp2ng.access import OPERATIONS, SUPER_USERS
+from pulp2ng.controllers.fields import known_fields
 from pulp2ng.db.users import role_holder, user_holder
 from pulp2ng.errors import InvalidValue, MissingResource, MissingValue
 from pulp2ng.passwords import hash_password
@@ -31,15 +32,6 @@ def ensure_admin(store, login: str, password: str) -> None:
                                        "password": hash_password(password)})
 
 
-def _check_fields(body, allowed: set, what: str) -> dict:
-    if not isinstance(body, dict):
-        raise InvalidValue([what], f"the {what} must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidValue(unknown, f"Unsupported properties: {unknown}")
-    return body
-
-
 def _string(body: dict, key: str, required: bool = False, default=None):
     value = body.get(key, default)
     if value is None:
@@ -62,7 +54,7 @@ def get_user(store, login: str) -> dict:
 
 
 def create_user(store, body) -> dict:
-    _check_fields(body, _USER_FIELDS, "user")
+    known_fields(body, _USER_FIELDS, "user")
     login = _string(body, "login", required=True)
     if not LOGIN.match(login):
         raise InvalidValue(["login"], f"Invalid login {login!r}: use letters, digits and .@-_")
@@ -77,7 +69,7 @@ def create_user(store, body) -> dict:
 def update_user(store, login: str, body) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("delta"), dict):
         raise MissingValue(["delta"])
-    delta = _check_fields(body["delta"], _USER_DELTA, "delta")
+    delta = known_fields(body["delta"], _USER_DELTA, "delta")
     user = get_user(store, login)
     changes: dict = {}
     unset: tuple = ()
@@ -130,7 +122,7 @@ def get_role(store, role_id: str) -> dict:
 
 
 def create_role(store, body) -> dict:
-    _check_fields(body, _ROLE_FIELDS, "role")
+    known_fields(body, _ROLE_FIELDS, "role")
     role_id = _string(body, "role_id", required=True)
     if not ROLE_ID.match(role_id):
         raise InvalidValue(["role_id"], f"Invalid role id {role_id!r}")
@@ -144,7 +136,7 @@ def create_role(store, body) -> dict:
 def update_role(store, role_id: str, body) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("delta"), dict):
         raise MissingValue(["delta"])
-    delta = _check_fields(body["delta"], _ROLE_DELTA, "delta")
+    delta = known_fields(body["delta"], _ROLE_DELTA, "delta")
     changes = {key: _string(delta, key) for key in delta}
     get_role(store, role_id)
     role = store.update_role(role_id, changes) if changes else store.find_role(role_id)
@@ -164,7 +156,7 @@ def delete_role(store, role_id: str) -> None:
 
 
 def add_user_to_role(store, role_id: str, body) -> None:
-    login = _string(_check_fields(body, {"login"}, "body"), "login", required=True)
+    login = _string(known_fields(body, {"login"}, "body"), "login", required=True)
     get_role(store, role_id)
     if not store.add_user_role(login, role_id):
         raise MissingResource(user=login)

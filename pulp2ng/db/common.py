@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 
 from pymongo.errors import BulkWriteError
 
+from pulp2ng.errors import InvalidValue
+
 UTC = dt.timezone.utc
 
 # Above this many ids a lookup scans the collection once instead of sending a long ``$in``:
@@ -69,6 +71,15 @@ def key_updates(field: str, delta: dict) -> dict:
         else:
             ops.setdefault("$set", {})[f"{field}.{key}"] = value
     return ops
+
+
+def check_keys(mapping: dict, field: str) -> None:
+    """Keys of notes and configs are stored as field names: MongoDB refuses empty ones, a
+    ``.`` (a path separator in updates) and a leading ``$`` (an operator)."""
+    for key in mapping:
+        if not isinstance(key, str) or not key or "." in key or key.startswith("$"):
+            raise InvalidValue([field], f"{field} key {key!r} is not allowed: keys must be "
+                               "non-empty and contain no '.' nor start with '$'")
 
 
 def insert_ignoring_duplicates(collection, docs: list[dict]) -> int:

@@ -59,6 +59,7 @@ class RepositoryQueries:
         self.sync_results.delete_many({"repo_id": repo_id})
         self.publish_results.delete_many({"repo_id": repo_id})
         self.remove_repository_from_groups(repo_id)  # pulp2ng.db.repo_groups
+        self.delete_repository_applicability(repo_id)  # pulp2ng.db.profiles
         self.repos.delete_one({"_id": repo_id})
 
     # -- scratchpad ---------------------------------------------------------------------------

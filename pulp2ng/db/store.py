@@ -27,8 +27,10 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
     now,
     unit_id,
 )
+from pulp2ng.db.consumers import ConsumerQueries
 from pulp2ng.db.events import EventQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
+from pulp2ng.db.profiles import ProfileQueries
 from pulp2ng.db.repo_groups import RepoGroupQueries
 from pulp2ng.db.repositories import RepositoryQueries
 from pulp2ng.db.schedules import ScheduleQueries
@@ -39,7 +41,8 @@ from pulp2ng.errors import MissingResource
 
 
 class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
-            ScheduleQueries, UserQueries, CertificateQueries, EventQueries):
+            ScheduleQueries, UserQueries, CertificateQueries, EventQueries,
+            ConsumerQueries, ProfileQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -61,6 +64,9 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.schedules = self.db["scheduled_calls"]
         self.users = self.db["users"]
         self.roles = self.db["roles"]
+        self.consumers = self.db["consumers"]
+        self.bindings = self.db["consumer_bindings"]
+        self.consumer_history = self.db["consumer_history"]
         self.permission_grants = self.db["permission_grants"]
         self.uploads = self.db["uploads"]
         self.event_listeners = self.db["event_listeners"]
@@ -88,11 +94,15 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.associations.create_index([("unit_id", 1)])
         self.schedules.create_index([("resource", 1)])
         self.users.create_index([("roles", 1)])
+        self.bindings.create_index([("consumer_id", 1)])
+        self.bindings.create_index([("repo_id", 1), ("distributor_id", 1)])
+        self.consumer_history.create_index([("consumer_id", 1), ("timestamp", 1)])
         self.permission_grants.create_index([("holder", 1)])
         self.permission_grants.create_index([("resource", 1)])
         self.event_listeners.create_index([("event_types", 1)])
         self.event_deliveries.create_index([("state", 1), ("next_attempt", 1)])
         self.event_deliveries.create_index([("expire_at", 1)], expireAfterSeconds=0)
+        self.ensure_profile_indexes()  # pulp2ng.db.profiles
 
     def ensure_unit_indexes(self, type_id: str, unit_key: list[str], search_indexes=()) -> None:
         """Unique index over a unit type's key fields, plus its declared search indexes."""

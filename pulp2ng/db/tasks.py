@@ -106,9 +106,11 @@ class TaskQueries:
         )
 
     def busy_worker_names(self) -> list:
-        """Names of the workers holding waiting or running tasks."""
+        """Names of the workers holding waiting or running tasks (consumer agents' requests,
+        ``worker_name: "agent"``, belong to no worker)."""
         return self.tasks.distinct(
-            "worker_name", {"state": {"$in": ["waiting", "running"]}, "worker_name": {"$ne": None}})
+            "worker_name", {"state": {"$in": ["waiting", "running"]},
+                            "worker_name": {"$nin": [None, "agent"]}})
 
     def delete_expired_tasks(self, moment) -> None:
         self.tasks.delete_many({"expire_at": {"$lt": moment}})

@@ -7,7 +7,8 @@ type's format libraries under ``importers/<type>/`` but never the importer class
 
 Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors``, ``pulp2ng.group_distributors`` (a class) and
-``pulp2ng.unit_types`` (a :class:`UnitType` or a list of them). ``docs/plugin-guide.md`` walks through writing one.
+``pulp2ng.unit_types`` (a :class:`UnitType` or a list of them); consumer-side handlers
+(:class:`Handler`, applied by the consumer agent) under ``pulp2ng.handlers``. ``docs/plugin-guide.md`` walks through writing one.
 """
 
 from pulp2ng.content.download import (
@@ -36,6 +37,8 @@ from pulp2ng.plugin.base import (
     PublishReport,
     SyncReport,
     UnitType,
+    consumer_payload_base,
+    consumer_server_url,
 )
 from pulp2ng.plugin.conduits import (
     ConfigConduit,
@@ -47,6 +50,7 @@ from pulp2ng.plugin.conduits import (
     UploadConduit,
 )
 from pulp2ng.plugin.config import CallConfig
+from pulp2ng.plugin.handlers import Handler, HandlerError, binding_key
 from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
 
 __all__ = [
@@ -60,6 +64,8 @@ __all__ = [
     "Downloader",
     "GroupDistributor",
     "GroupPublishConduit",
+    "Handler",
+    "HandlerError",
     "ImportConduit",
     "Importer",
     "PluginError",
@@ -77,7 +83,10 @@ __all__ = [
     "UnsupportedTypes",
     "UploadConduit",
     "UploadError",
+    "binding_key",
     "check_publish_path",
+    "consumer_payload_base",
+    "consumer_server_url",
     "fetch_to_file",
     "safe_relative_path",
     "validate_downloader_config",

@@ -284,6 +284,50 @@ class Distributor:
         """
         raise NotImplementedError
 
+    def create_consumer_payload(self, repo, config, binding_config: dict, server: dict) -> dict:
+        """What a consumer bound to this distributor needs to use the published repository.
+
+        Called in the API process when a consumer binds (and again when a binding is shown or
+        the distributor's config changes, so the agent's config follows); it must have no side
+        effects: no network, no files, no database. ``repo`` is the repository as plugins see
+        it plus ``importer`` (``{"importer_type_id", "config"}`` with secret keys removed, or
+        None), so a payload can carry settings that live on the importer (OSTree's GPG keys).
+        ``config`` is this distributor's :class:`~pulp2ng.plugin.config.CallConfig`;
+        ``binding_config`` the consumer's per-binding choices. ``server`` says where pulp2ng
+        answers: ``{"base_url": "http://host:port", "https_url": "https://host:port" or None,
+        "ca_cert": "<PEM of the CA that signed the HTTPS certificate>" or None}``.
+
+        The payload is handed to the consumer's handler as ``binding["details"]``; build it
+        with :func:`consumer_payload_base` so every type has the same common keys
+        (``server_url``, ``tls``, ``ca_cert``, ``credentials``, ``relative_path``).
+        """
+        raise NotImplementedError(f"{type(self).__name__} gives consumers no payload")
+
+
+def consumer_server_url(server: dict, binding_config: dict | None) -> tuple[str, bool]:
+    """``(root URL, tls)`` a consumer should use: HTTPS when the server offers it, unless the
+    binding asks for plain HTTP with ``binding_config["https"] = false``."""
+    want_https = (binding_config or {}).get("https", True)
+    if isinstance(want_https, str):
+        want_https = want_https.strip().lower() not in ("false", "0", "no", "off")
+    if server.get("https_url") and want_https:
+        return server["https_url"].rstrip("/"), True
+    return server["base_url"].rstrip("/"), False
+
+
+def consumer_payload_base(server: dict, binding_config: dict | None,
+                          relative_path: str) -> dict:
+    """The keys every payload has.
+
+    ``server_url`` (the root chosen by :func:`consumer_server_url`), ``tls``, ``ca_cert``
+    (the PEM a client must trust when ``tls``; None over plain HTTP), ``credentials`` (None:
+    published content is anonymous and pulp2ng issues no consumer content credentials yet)
+    and ``relative_path``.
+    """
+    root, tls = consumer_server_url(server, binding_config)
+    return {"server_url": root, "tls": tls, "ca_cert": server.get("ca_cert") if tls else None,
+            "credentials": None, "relative_path": relative_path}
+
 
 class GroupDistributor:
     """Base group distributor: publishes a repository group (Pulp 2's ``publish_group``).

@@ -39,7 +39,8 @@ class TaskResult:
 
 
 def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
-             kwargs: dict | None = None, scheduled_call_id: str | None = None) -> str:
+             kwargs: dict | None = None, scheduled_call_id: str | None = None,
+             group_id: str | None = None) -> str:
     """Queue ``task_fn`` and return its task id.
 
     The status document is written before any message exists, so ``GET /tasks/<id>/``
@@ -53,6 +54,7 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
         resource (str): the reservation key, or None for unreserved tasks.
         kwargs (dict): JSON-serializable keyword arguments for ``task_fn``.
         scheduled_call_id (str): the schedule that fired this task, if any.
+        group_id (str): the task group (a group call report's ``group_id``), if any.
 
     Returns:
         str: the new task id.
@@ -61,20 +63,36 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
         BrokerUnavailable: the broker did not take the task's message (503); the task is
             deleted and its reservation released, so nothing is left waiting forever.
     """
+    grouped = {"group_id": group_id} if group_id else {}
+    task_id = insert_waiting_task(
+        platform, task_fn.task_name, tags, resource=resource, **grouped,
+        # Secrets in arguments (configs, overrides) are sealed: tasks outlive their call.
+        kwargs=platform.secrets.seal(kwargs or {}), scheduled_call_id=scheduled_call_id)
+    if resource is None:
+        sent = reservations.send(platform, task_id)
+    else:
+        sent = reservations.kick(platform, resource)
+    if not sent:
+        _withdraw(platform, task_id)
+    return task_id
+
+
+def insert_waiting_task(platform, task_type: str, tags: list[str], resource: str | None = None,
+                        worker_name: str | None = None, **fields) -> str:
+    """Write a new ``waiting`` task status (every field a task report shows) and return its
+    id; ``fields`` adds what its kind of task needs (``kwargs``, ``agent_request``…)."""
     store = platform.store
     task_id = str(uuid.uuid4())
     store.insert_task({
+        **fields,
         "_id": task_id,
         "task_id": task_id,
-        "task_type": task_fn.task_name,
+        "task_type": task_type,
         "state": WAITING,
         "tags": list(tags),
         "resource": resource,
         "seq": store.next_sequence("task_seq"),
-        # Secrets in arguments (configs, overrides) are sealed: tasks outlive their call.
-        "kwargs": platform.secrets.seal(kwargs or {}),
-        "scheduled_call_id": scheduled_call_id,
-        "worker_name": None,
+        "worker_name": worker_name,
         "queue": None,
         "created": now(),
         "start_time": None,
@@ -86,12 +104,6 @@ def dispatch(platform, task_fn, *, tags: list[str], resource: str | None = None,
         "traceback": None,
         "spawned_tasks": [],
     })
-    if resource is None:
-        sent = reservations.send(platform, task_id)
-    else:
-        sent = reservations.kick(platform, resource)
-    if not sent:
-        _withdraw(platform, task_id)
     return task_id
 
 

@@ -27,3 +27,7 @@ def repository_group(group_id: str) -> str:
 
 def repository_group_distributor(distributor_id: str) -> str:
     return f"pulp:repository_group_distributor:{distributor_id}"
+
+
+def consumer(consumer_id: str) -> str:
+    return f"pulp:consumer:{consumer_id}"

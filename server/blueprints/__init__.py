@@ -1,9 +1,11 @@
 """One flask-smorest Blueprint per resource of the v2 API."""
 
 from pulp2ng.server.blueprints import (
+    consumers,
     content,
     events,
     login,
+    profiles,
     repo_groups,
     repositories,
     schedules,
@@ -13,4 +15,4 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
-              content.blp, login.blp, users.blp, events.blp]
+              content.blp, login.blp, users.blp, events.blp, consumers.blp, profiles.blp]

@@ -81,3 +81,24 @@ from pulp2ng.server.schemas.events import (  # noqa: F401
     ListenerSchema,
     ListenerUpdateSchema,
 )
+from pulp2ng.server.schemas.consumers import (  # noqa: F401
+    BindingSchema,
+    BindSchema,
+    ConsumerCreateSchema,
+    ConsumerEventSchema,
+    ConsumerSchema,
+    ConsumerUpdateSchema,
+    ContentActionSchema,
+    RegistrationSchema,
+    UnbindSchema,
+)
+from pulp2ng.server.schemas.profiles import (  # noqa: F401
+    ApplicabilityQuerySchema,
+    ApplicabilitySchema,
+    ConsumerRegenerationSchema,
+    GroupCallReportSchema,
+    ProfileCreateSchema,
+    ProfileSchema,
+    ProfileUpdateSchema,
+    RepoRegenerationSchema,
+)

@@ -222,6 +222,23 @@ def test_users_quick_start(stack, readme_repo, tmp_path, cwd):
     assert alice["roles"] == ["readers"] and alice["name"] == "Alice"
 
 
+def test_consumers_quick_start(stack, readme_repo, tmp_path, cwd):
+    require_tool("curl")
+    readme_repo("site-files")
+    try:
+        output = run_block(script(stack, tmp_path, "Consumers", {}), cwd)
+    finally:
+        stack.api.delete("/pulp/api/v2/consumers/web1/")
+    href, rest = output.split("\n", 1)
+    assert href == "/pulp/api/v2/consumers/web1/"
+    replies = json_values(rest)
+    assert replies[0]["id"] == "site-files"
+    assert replies[1]["result"]["repo_id"] == "site-files" and replies[1]["spawned_tasks"] == []
+    assert replies[2]["details"]["url"].endswith("/site-files/")
+    assert replies[3]["profile_hash"] and replies[4][0]["consumers"] == ["web1"]
+    assert [e["type"] for e in replies[5]][-1] == "consumer_registered"
+
+
 def json_values(output: str) -> list:
     """The JSON bodies curl printed back to back (curl adds no newline)."""
     decoder, values, at = json.JSONDecoder(), [], 0

@@ -1,0 +1,77 @@
+"""What a binding gives a consumer: the distributor's consumer payload, built with the server's
+public address.
+
+The consumers API calls :func:`consumer_payload` when a consumer binds (and to show a
+binding's ``details``); the payload travels to the consumer's agent, whose handler writes the
+client configuration from it. Only the distributor knows its URLs, so the platform supplies
+where it answers (``server``) and the distributor composes the rest.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from pulp2ng.controllers.plugin_calls import call_config, transfer_repo
+from pulp2ng.errors import InvalidValue, MissingResource
+from pulp2ng.pki import ca_cert_pem
+from pulp2ng.plugin import SECRET_KEYS
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::", "[::]")
+
+
+def server_info(settings) -> dict:
+    """``{"base_url", "https_url", "ca_cert"}`` as :meth:`Distributor.create_consumer_payload`
+    documents, from ``[server] public_url`` (empty: ``http://<host>:<port>``)."""
+    server = settings.values["server"]
+    public = (server.get("public_url") or "").strip().rstrip("/")
+    if public:
+        base = public
+    else:
+        host = server["host"]
+        host = socket.getfqdn() if host in _ANY_ADDRESS else host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        base = f"http://{host}:{server['port']}"
+    https_url = None
+    if base.startswith("https://"):
+        https_url = base
+    elif settings.getboolean("server", "https"):
+        netloc = urlsplit(base).netloc.rsplit("@", 1)[-1]
+        host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+        https_url = f"https://{host}:{server['https_port']}"
+    return {"base_url": base, "https_url": https_url,
+            "ca_cert": ca_cert_pem(settings) if https_url else None}
+
+
+def consumer_payload(platform, repo_id: str, distributor_id: str,
+                     binding_config: dict | None = None) -> dict:
+    """The payload a consumer bound to ``repo_id``/``distributor_id`` receives.
+
+    Raises MissingResource (404) for an unknown repository or distributor and InvalidValue
+    when ``binding_config`` is not an object. Side-effect free: safe to call on every GET.
+    """
+    if binding_config is not None and not isinstance(binding_config, dict):
+        raise InvalidValue(["binding_config"], "binding_config must be an object")
+    repo = platform.store.find_repository(repo_id)
+    if repo is None:
+        raise MissingResource(repository=repo_id)
+    dist = platform.store.find_distributor(repo_id, distributor_id)
+    if dist is None:
+        raise MissingResource(repository=repo_id, distributor=distributor_id)
+    cls = platform.plugins.distributors.get(dist["distributor_type_id"])
+    if cls is None:
+        raise MissingResource(distributor_type=dist["distributor_type_id"])
+    imp = platform.store.find_importer(repo_id)
+    plugin_repo = transfer_repo(platform, repo)
+    # Secrets never leave the server: the importer's view keeps only the plain keys.
+    plugin_repo["importer"] = None if imp is None else {
+        "importer_type_id": imp["importer_type_id"],
+        "config": {k: v for k, v in (imp.get("config") or {}).items() if k not in SECRET_KEYS},
+    }
+    config = call_config(platform, cls, dist.get("config") or {})
+    try:
+        return cls().create_consumer_payload(plugin_repo, config, dict(binding_config or {}),
+                                             server_info(platform.settings))
+    except NotImplementedError:
+        raise InvalidValue(["distributor_id"], f"Consumers cannot bind to distributors of "
+                           f"type {dist['distributor_type_id']}") from None

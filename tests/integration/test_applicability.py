@@ -1,0 +1,279 @@
+"""Consumer profiles and content applicability (issue 19), over HTTP against the real stack.
+
+Consumers and bindings are inserted straight into their agreed collections (``consumers``,
+``consumer_bindings``) until the consumers API lands; everything else goes through the API.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+import uuid
+
+import pymongo
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.integration.test_iso import iso_repo, unique_upstream
+from tests.integration.test_python_upload import new_repo, upload
+from tests.integration.test_repositories import assert_error
+
+API = "/pulp/api/v2"
+PROFILE_KEYS = {"_href", "_id", "_ns", "consumer_id", "content_type", "profile",
+                "profile_hash"}
+SEP = "\x1f"
+
+
+@pytest.fixture
+def db(stack, database):
+    return pymongo.MongoClient(database)[stack.name]
+
+
+@pytest.fixture
+def consumers(db):
+    """``make(n, bind=[(repo, dist)...]) -> [ids]``: consumers (and bindings) inserted directly."""
+    made = []
+
+    def make(n=1, bind=(), prefix="c"):
+        tag = uuid.uuid4().hex[:6]
+        ids = [f"{prefix}-{tag}-{i}" for i in range(n)]
+        db["consumers"].insert_many([{"_id": c, "id": c, "display_name": c,
+                                      "description": None, "notes": {}} for c in ids])
+        bindings = [{"_id": f"{c}{SEP}{r}{SEP}{d}", "consumer_id": c, "repo_id": r,
+                     "distributor_id": d, "deleted": False} for c in ids for r, d in bind]
+        if bindings:
+            db["consumer_bindings"].insert_many(bindings)
+        made.extend(ids)
+        return ids
+
+    yield make
+    db["consumers"].delete_many({"_id": {"$in": made}})
+    db["consumer_bindings"].delete_many({"consumer_id": {"$in": made}})
+    db["consumer_unit_profiles"].delete_many({"consumer_id": {"$in": made}})
+
+
+def put_profile(api, consumer, content_type, profile):
+    response = api.post(f"{API}/consumers/{consumer}/profiles/",
+                        json={"content_type": content_type, "profile": profile})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def applicability(api, ids, **extra):
+    response = api.post(f"{API}/consumers/content/applicability/",
+                        json={"criteria": {"filters": {"id": {"$in": ids}}}, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def unit_ids(api, repo_id, type_id, **filters):
+    response = api.post(f"{API}/repositories/{repo_id}/search/units/", json={
+        "criteria": {"type_ids": [type_id], "filters": {"unit": filters}}})
+    assert response.status_code == 200, response.text
+    return {a["metadata"]["_id"]: a["metadata"] for a in response.json()}
+
+
+# -- profiles ----------------------------------------------------------------------------------
+
+
+def test_profile_crud_shapes_and_search(api, consumers):
+    (consumer,) = consumers()
+    profile = [{"version": "1.0", "name": "Demo"}]
+    body = put_profile(api, consumer, "python", profile)
+    assert set(body) == PROFILE_KEYS
+    href = f"{API}/consumers/{consumer}/profiles/python/"
+    expected_hash = hashlib.sha256(json.dumps(profile, sort_keys=True, separators=(",", ":"))
+                                   .encode()).hexdigest()
+    assert body["_href"] == href and body["_ns"] == "consumer_unit_profiles"
+    assert body["consumer_id"] == consumer and body["content_type"] == "python"
+    assert body["profile"] == profile and body["profile_hash"] == expected_hash
+    assert set(body["_id"]) == {"$oid"}
+    assert api.get(href).json() == body
+    assert api.get(f"{API}/consumers/{consumer}/profiles/").json() == [body]
+
+    # POST for an existing type replaces it (same _id); PUT replaces too.
+    again = put_profile(api, consumer, "python", [{"name": "demo", "version": "2.0"}])
+    assert again["_id"] == body["_id"] and again["profile_hash"] != body["profile_hash"]
+    put = api.put(href, json={"profile": [{"name": "demo", "version": "3.0"}]})
+    assert put.status_code == 200, put.text
+    assert put.json()["profile"] == [{"name": "demo", "version": "3.0"}]
+    iso = put_profile(api, consumer, "iso", [{"name": "a.iso", "checksum": "ab", "size": 1}])
+    assert [p["content_type"] for p in
+            api.get(f"{API}/consumers/{consumer}/profiles/").json()] == ["iso", "python"]
+
+    found = api.post(f"{API}/consumers/profile/search/", json={
+        "criteria": {"filters": {"consumer_id": consumer, "content_type": "iso"}}}).json()
+    assert found == [iso]
+    found = api.get(f"{API}/consumers/profile/search/",
+                    params={"filters": json.dumps({"consumer_id": consumer})}).json()
+    assert len(found) == 2
+    assert_error(api.post(f"{API}/consumers/profile/search/", json={}), 400)
+
+    assert api.delete(href).status_code == 200
+    assert_error(api.get(href), 404, "PLP0009")
+    assert_error(api.delete(href), 404, "PLP0009")
+    assert_error(api.put(href, json={"profile": []}), 404, "PLP0009")
+
+
+def test_profile_errors(api, consumers):
+    (consumer,) = consumers()
+    for path in ("profiles/", "profiles/python/"):
+        assert_error(api.get(f"{API}/consumers/nope-consumer/{path}"), 404, "PLP0009")
+    missing = api.post(f"{API}/consumers/nope-consumer/profiles/",
+                       json={"content_type": "python", "profile": []})
+    assert_error(missing, 404, "PLP0009")
+    assert missing.json()["resources"] == {"consumer": "nope-consumer"}
+    url = f"{API}/consumers/{consumer}/profiles/"
+    assert_error(api.post(url, json={"profile": []}), 400)
+    assert_error(api.post(url, json={"content_type": "python"}), 400)
+    assert_error(api.post(url, json={"content_type": "python", "profile": {"x": 1}}), 400)
+    assert_error(api.post(url, json={"content_type": "ostree", "profile": [{"ref": "x"}]}),
+                 400)
+    # Types without a calculator are stored as given.
+    assert api.post(url, json={"content_type": "rpm", "profile": {"any": "thing"}}
+                    ).status_code == 201
+
+
+# -- applicability -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    out = tmp_path_factory.mktemp("appl") / "dist"
+    name = f"appl-{uuid.uuid4().hex[:6]}"
+    specs = [f"{name}==1.0", f"{name}==2.0", f"{name}==3.0b1"]
+    subprocess.run([sys.executable, str(FIXTURES / "make_py_packages.py"), str(out),
+                    *[a for s in specs for a in ("--spec", s)]], check=True, capture_output=True)
+    return name, out
+
+
+def python_content(api, wheels):
+    name, out = wheels
+    repo_id = new_repo(api)
+    for path in sorted(out.iterdir()):
+        key = {"filename": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        assert upload(api, repo_id, path, key)["state"] == "finished"
+    return repo_id
+
+
+def test_python_applicability_and_grouping(api, consumers, wheels, db):
+    name, _ = wheels
+    repo_id = python_content(api, wheels)
+    units = unit_ids(api, repo_id, "python_package")
+    v2 = sorted(u for u, m in units.items() if m["version"] == "2.0")
+    assert len(v2) == 2  # wheel and sdist
+
+    old = consumers(3, bind=[(repo_id, "python_distributor")])
+    new = consumers(1, bind=[(repo_id, "python_distributor")])
+    unbound = consumers(1)
+    for c in old + unbound:
+        put_profile(api, c, "python", [{"name": name.upper().replace("-", "_"),
+                                        "version": "1.0"}, {"name": "other", "version": "1"}])
+    put_profile(api, new[0], "python", [{"name": name, "version": "2.0"}])
+
+    result = applicability(api, old + new + unbound)
+    assert result == sorted([
+        {"consumers": sorted(old), "applicability": {"python_package": v2}},
+        {"consumers": sorted(new + unbound), "applicability": {}},
+    ], key=lambda g: g["consumers"])
+    # Three consumers share one profile: one stored result for the repository.
+    assert db["repo_profile_applicability"].count_documents({"repo_id": repo_id}) == 2
+    # content_types filters by unit type id (or profile type name).
+    assert applicability(api, old, content_types=["iso"]) == [
+        {"consumers": sorted(old), "applicability": {}}]
+    assert applicability(api, old, content_types=["python"]) == [
+        {"consumers": sorted(old), "applicability": {"python_package": v2}}]
+    # A deleted binding does not count.
+    db["consumer_bindings"].update_many({"consumer_id": old[0]}, {"$set": {"deleted": True}})
+    assert applicability(api, [old[0]]) == [{"consumers": [old[0]], "applicability": {}}]
+    assert_error(api.post(f"{API}/consumers/content/applicability/", json={}), 400)
+    assert_error(api.post(f"{API}/consumers/content/applicability/",
+                          json={"criteria": {}, "content_types": "iso"}), 400)
+
+
+def test_iso_applicability_staleness_and_regeneration(api, consumers, serve, tmp_path, db):
+    rows = unique_upstream(tmp_path / "up", count=2)
+    feed, _ = serve(tmp_path / "up")
+    repo_id = iso_repo(api, feed)
+    assert [r["state"] for r in api.sync(repo_id)][0] == "finished"
+    units = unit_ids(api, repo_id, "iso")
+    by_name = {m["name"]: u for u, m in units.items()}
+    ids = consumers(20, bind=[(repo_id, "iso_distributor")])
+    same = [{"name": "file-1.iso", "checksum": rows["file-1.iso"][0], "size": 4096},
+            {"name": "file-2.iso", "checksum": "0" * 64, "size": 4096}]
+    for c in ids:
+        put_profile(api, c, "iso", same)
+    assert applicability(api, ids) == [
+        {"consumers": sorted(ids), "applicability": {"iso": [by_name["file-2.iso"]]}}]
+    stored = list(db["repo_profile_applicability"].find({"repo_id": repo_id}))
+    assert len(stored) == 1  # 20 consumers, one profile: one computation
+    first = stored[0]
+    assert first["_id"] == f"{first['profile_hash']}{SEP}iso{SEP}{repo_id}"
+    assert first["applicability"] == {"iso": [by_name["file-2.iso"]]}
+
+    # Content change: remove file-2 → the stored result is stale; regeneration updates it.
+    response = api.post(f"{API}/repositories/{repo_id}/actions/unassociate/", json={
+        "criteria": {"type_ids": ["iso"], "filters": {"unit": {"name": "file-2.iso"}}}})
+    assert [r["state"] for r in api.wait_report(response)] == ["finished"]
+    rev = db["repos"].find_one({"_id": repo_id})["revision"]
+    assert not first["repo_revision"].endswith(f":{rev}")
+    response = api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                        json={"repo_criteria": {"filters": {"id": repo_id}}})
+    assert response.status_code == 202, response.text
+    report = response.json()
+    assert set(report) == {"result", "error", "spawned_tasks"}
+    (task,) = api.wait_report(response)
+    assert task["state"] == "finished", task
+    assert task["tags"] == ["pulp:action:content_applicability_regeneration"]
+    stored = list(db["repo_profile_applicability"].find({"repo_id": repo_id}))
+    assert len(stored) == 1 and stored[0]["repo_revision"].endswith(f":{rev}")
+    assert stored[0]["applicability"] == {"iso": []}
+    assert applicability(api, ids) == [{"consumers": sorted(ids), "applicability": {}}]
+
+
+def test_regeneration_endpoints(api, consumers, repo_factory, db):
+    repos = [repo_factory()["id"] for _ in range(2)]
+    ids = consumers(2, bind=[(r, "d") for r in repos])
+    for c in ids:
+        put_profile(api, c, "iso", [{"name": "x.iso", "checksum": "ab", "size": 1}])
+
+    response = api.post(f"{API}/consumers/{ids[0]}/actions/content/regenerate_applicability/")
+    assert response.status_code == 202, response.text
+    (task,) = api.wait_report(response)
+    assert task["state"] == "finished", task
+    assert set(task["tags"]) == {f"pulp:consumer:{ids[0]}",
+                                 "pulp:action:consumer_content_applicability_regeneration"}
+    # Both repositories have a result now, the shared profile once each.
+    assert sum(db["repo_profile_applicability"].count_documents({"repo_id": r})
+               for r in repos) == 2
+    assert_error(api.post(f"{API}/consumers/nope-c/actions/content/regenerate_applicability/"),
+                 404, "PLP0009")
+
+    response = api.post(f"{API}/consumers/actions/content/regenerate_applicability/",
+                        json={"consumer_criteria": {"filters": {"id": {"$in": ids}}}})
+    assert response.status_code == 202, response.text
+    (task,) = api.wait_report(response)
+    assert task["state"] == "finished" and task["tags"] == [
+        "pulp:action:content_applicability_regeneration"]
+    assert_error(api.post(f"{API}/consumers/actions/content/regenerate_applicability/",
+                          json={}), 400)
+
+    response = api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                        json={"repo_criteria": {"filters": {"id": {"$in": repos}}},
+                              "parallel": True})
+    assert response.status_code == 202, response.text
+    group = response.json()
+    assert set(group) == {"_href", "group_id"}
+    assert group["_href"] == f"{API}/task_groups/{group['group_id']}/"
+    grouped = list(db["task_status"].find({"group_id": group["group_id"]}))
+    assert len(grouped) == 2
+    for doc in grouped:
+        report = api.wait_task(doc["_id"])
+        assert report["state"] == "finished", report
+        assert "pulp:action:content_applicability_regeneration" in report["tags"]
+    assert sorted(t for d in grouped for t in d["tags"] if t.startswith("pulp:repository:")) \
+        == sorted(f"pulp:repository:{r}" for r in repos)
+    assert_error(api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                          json={}), 400)
+    assert_error(api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                          json={"repo_criteria": {"filters": {"id": "none-x"}}, "parallel": "maybe"}), 400)
