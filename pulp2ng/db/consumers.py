@@ -56,6 +56,7 @@ class ConsumerQueries:
         """Delete the consumer (revoking its certificate) and its bindings."""
         deleted = self.consumers.delete_one({"_id": consumer_id}).deleted_count == 1
         self.bindings.delete_many({"consumer_id": consumer_id})
+        self.consumer_profiles.delete_many({"consumer_id": consumer_id})
         return deleted
 
     # -- bindings ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """One flask-smorest Blueprint per resource of the v2 API."""
 
 from pulp2ng.server.blueprints import (
+    agent,
     consumers,
     content,
     events,
@@ -14,4 +15,5 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
-              content.blp, login.blp, users.blp, events.blp, consumers.blp]
+              content.blp, login.blp, users.blp, events.blp, consumers.blp,
+              agent.blp]
