@@ -57,7 +57,7 @@ def cmd_api(settings, args) -> int:
         paths = ensure_pki(settings)
         https_port = settings.getint("server", "https_port")
         serve_https_in_thread(app, host, https_port, paths.server_cert, paths.server_key,
-                              paths.client_ca)
+                              paths.client_ca, settings.getint("server", "agent_connections"))
         log.info("pulp2ng API on https://%s:%s/pulp/api/v2/ (CA %s)", host, https_port,
                  paths.ca_cert)
     log.info("pulp2ng API on http://%s:%s/pulp/api/v2/", host, port)

@@ -18,7 +18,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     │   │                           UploadError (PLP0047), UnsupportedTypes (PLP0044, 400),
     │   │                           ContentValidationError (checksum/size/path rejected)
     ├── BindError (PLP0002)  DistributorUnbindError (PLP0003)  RepositoryUnbindError (PLP0007)
-    ├── WorkerLost (PLP0049)
+    ├── WorkerLost (PLP0049)  AgentLost (PLP0081)  AgentFailed (PLP0082)
     ├── ServiceUnavailable (PLP0080, 503)  DatabaseUnavailable, BrokerUnavailable
     └── TaskCanceled  (a protocol signal, never shown as an error)
 """
@@ -227,6 +227,20 @@ class RepositoryUnbindError(PulpError):
 
 class WorkerLost(PulpError):
     code = "PLP0049"
+
+
+class AgentLost(PulpError):
+    """PLP0081 (pulp2ng's own): a consumer's agent took a request and stopped renewing its
+    lease (killed, or cut off) before reporting; the request ends ``error``."""
+
+    code = "PLP0081"
+
+
+class AgentFailed(PulpError):
+    """PLP0082 (pulp2ng's own): a consumer's agent reported that a request failed; ``data``
+    carries the details it sent."""
+
+    code = "PLP0082"
 
 
 class ServiceUnavailable(PulpError):

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from pulp2ng.controllers import events, schedules, uploads
+from pulp2ng.controllers import agent_requests, events, schedules, uploads
 from pulp2ng.db.store import now
 from pulp2ng.lifecycle import exit_after
 from pulp2ng.platform import Platform
@@ -28,6 +28,7 @@ def tick(platform, name: str) -> None:
     reap_dead_workers(platform)
     reservations.heal(platform)
     schedules.fire_due(platform)
+    agent_requests.expire_leases(platform)  # agents killed mid-request: their tasks fail
     # TTL indexes do this on MongoDB; doing it here too keeps servers without TTL honest.
     platform.store.delete_expired_tasks(now())
     global _next_history_sweep

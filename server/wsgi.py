@@ -40,7 +40,7 @@ def serve(app, host: str, port: int, threads: int = 16) -> None:
 
 
 def make_https_server(app, host: str, port: int, cert: str, key: str, client_ca: str,
-                      threads: int = 16):
+                      threads: int = 200):
     """The HTTPS listener: cheroot with its builtin TLS adapter.
 
     Why cheroot and not waitress or gunicorn: a login certificate authenticates only if the
@@ -51,6 +51,12 @@ def make_https_server(app, host: str, port: int, cert: str, key: str, client_ca:
     at the handshake (``CERT_OPTIONAL``: basic auth still works over HTTPS) and, when sent,
     must chain to ``client_ca`` (the private CA) and be within their validity, or the
     handshake fails.
+
+    Its thread pool (``threads``: ``[server] agent_connections``) is its own, apart from
+    waitress's: consumer agents hold long-polls open here (``consumers/<id>/agent/``) and
+    never take a thread from the plain-HTTP API. Idle keep-alive connections hold no thread
+    (cheroot parks them in its connection manager); the listen backlog matches the pool so
+    a burst of reconnecting agents is queued, not dropped.
     """
     import ssl
 
@@ -63,7 +69,7 @@ def make_https_server(app, host: str, port: int, cert: str, key: str, client_ca:
     adapter.context.verify_mode = ssl.CERT_OPTIONAL
     adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
     server = wsgi.Server((host, port), mark_tls(app), numthreads=threads,
-                         server_name="pulp2ng")
+                         server_name="pulp2ng", request_queue_size=max(threads, 5))
     server.ssl_adapter = adapter
     # cheroot prints refused handshakes (a foreign or expired client certificate) to stderr;
     # send them through logging like everything else.
@@ -73,11 +79,11 @@ def make_https_server(app, host: str, port: int, cert: str, key: str, client_ca:
     return server
 
 
-def serve_https_in_thread(app, host: str, port: int, cert, key, client_ca):
+def serve_https_in_thread(app, host: str, port: int, cert, key, client_ca, threads: int = 200):
     """Start the HTTPS listener on a daemon thread (after binding, so errors surface here)."""
     import threading
 
-    server = make_https_server(app, host, port, cert, key, client_ca)
+    server = make_https_server(app, host, port, cert, key, client_ca, threads)
     server.prepare()
     thread = threading.Thread(target=server.serve, name="https", daemon=True)
     thread.start()

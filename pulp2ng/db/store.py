@@ -14,6 +14,7 @@ import pymongo
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from pulp2ng.db.agent_requests import AgentRequestQueries
 from pulp2ng.db.certificates import CertificateQueries
 from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<name> stays valid
     IN_QUERY_LIMIT,
@@ -42,7 +43,7 @@ from pulp2ng.errors import MissingResource
 
 class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
             ScheduleQueries, UserQueries, CertificateQueries, EventQueries,
-            ConsumerQueries, ProfileQueries):
+            ConsumerQueries, ProfileQueries, AgentRequestQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
@@ -97,6 +98,7 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.bindings.create_index([("consumer_id", 1)])
         self.bindings.create_index([("repo_id", 1), ("distributor_id", 1)])
         self.consumer_history.create_index([("consumer_id", 1), ("timestamp", 1)])
+        self.ensure_agent_request_indexes()
         self.permission_grants.create_index([("holder", 1)])
         self.permission_grants.create_index([("resource", 1)])
         self.event_listeners.create_index([("event_types", 1)])

@@ -1,6 +1,7 @@
 """One flask-smorest Blueprint per resource of the v2 API."""
 
 from pulp2ng.server.blueprints import (
+    agent,
     consumers,
     content,
     events,
@@ -15,4 +16,5 @@ from pulp2ng.server.blueprints import (
 )
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
-              content.blp, login.blp, users.blp, events.blp, consumers.blp, profiles.blp]
+              content.blp, login.blp, users.blp, events.blp, consumers.blp, profiles.blp,
+              agent.blp]

@@ -82,6 +82,10 @@ from pulp2ng.server.schemas.events import (  # noqa: F401
     ListenerUpdateSchema,
 )
 from pulp2ng.server.schemas.consumers import (  # noqa: F401
+    AgentLeaseSchema,
+    AgentPollSchema,
+    AgentRequestSchema,
+    AgentResultSchema,
     BindingSchema,
     BindSchema,
     ConsumerCreateSchema,

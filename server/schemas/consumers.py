@@ -1,6 +1,6 @@
 """Consumers, their bindings, content actions and history."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from pulp2ng.server.schemas.common import Closed, ObjectIdSchema
 
@@ -99,3 +99,37 @@ class ConsumerEventSchema(Closed):
     details = fields.Raw(allow_none=True, required=True)
     originator = fields.String(allow_none=True, required=True)
     timestamp = fields.String(allow_none=True, required=True)
+
+
+class AgentPollSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    wait = fields.Float(validate=validate.Range(min=0), metadata={
+        "description": "Seconds to hold the poll open for a request (at most 25; over plain "
+                       "HTTP 0: long-polls belong on the HTTPS listener)"})
+
+
+class AgentRequestSchema(Closed):
+    task_id = fields.String(required=True)
+    action = fields.String(required=True, metadata={
+        "description": "bind, unbind, install, update or uninstall"})
+    payload = fields.Dict(required=True, metadata={
+        "description": "bind: {binding: {repo_id, distributor_id, type_id, details, "
+                       "binding_config}, options}; unbind: {repo_id, distributor_id, type_id, "
+                       "options}; content actions: {units, options}"})
+    lease_seconds = fields.Float(required=True, metadata={
+        "description": "Heartbeat before this runs out or the request ends error (PLP0081)"})
+
+
+class AgentLeaseSchema(Closed):
+    task_id = fields.String(required=True)
+    state = fields.String(required=True)
+    lease_seconds = fields.Float(required=True)
+
+
+class AgentResultSchema(Schema):
+    succeeded = fields.Boolean(required=True, truthy={True}, falsy={False})
+    details = fields.Dict(allow_none=True, metadata={"description": "The task's result"})
+    profiles = fields.Dict(allow_none=True, metadata={
+        "description": "{content_type: profile}: the consumer's profiles after the action"})

@@ -148,7 +148,7 @@ def test_bind_errors(api):
     assert api.get(f"{API}/consumers/{consumer_id}/bindings/{repo_id}/d/").status_code == 404
     harness = f"h-{uuid.uuid4().hex[:8]}"   # a distributor type with no consumer payload
     assert api.post(f"{API}/repositories/", json={"id": harness, "distributors": [
-        {"distributor_type_id": "harness_distributor", "distributor_id": "h"}]}).status_code == 201
+        {"distributor_type_id": "demo_distributor", "distributor_id": "h"}]}).status_code == 201
     refused = api.post(url, json={"repo_id": harness, "distributor_id": "h"})
     assert refused.status_code == 400 and refused.json()["property_names"] == ["distributor_id"]
     assert api.get(f"{API}/consumers/{consumer_id}/bindings/").json() == []

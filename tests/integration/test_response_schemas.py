@@ -419,6 +419,17 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("POST", "/consumers/{consumer_id}/actions/content/{action}/", 202,
            f"/consumers/{consumer}/actions/content/install/",
            json={"units": [{"type_id": "iso", "unit_key": {"name": "a"}}], "options": {}})
+    # The agent's side (a user may act for it): claim, heartbeat, result.
+    claimed = c.call("GET", "/consumers/{consumer_id}/agent/requests/", 200,
+                     f"/consumers/{consumer}/agent/requests/", params={"wait": 0}).json()
+    assert claimed, "the bind and install requests were waiting"
+    request = f"/consumers/{consumer}/agent/requests/{claimed[0]['task_id']}/"
+    c.call("POST", "/consumers/{consumer_id}/agent/requests/{task_id}/heartbeat/", 200,
+           request + "heartbeat/")
+    c.call("POST", "/consumers/{consumer_id}/agent/requests/{task_id}/", 200, request,
+           json={"succeeded": False, "details": {"message": "no handler"}})
+    c.call("POST", "/consumers/{consumer_id}/agent/requests/{task_id}/", 404,
+           f"/consumers/{consumer}/agent/requests/no-such-task/", json={"succeeded": True})
     c.call("GET", "/consumers/{consumer_id}/history/", 200, f"/consumers/{consumer}/history/")
     # Agent requests wait for an agent that never comes: validated as waiting, then canceled.
     for task_id in c.tasks:

@@ -1,8 +1,8 @@
 """A small plugin, installed like any third-party one, that the platform tests drive.
 
 ``harness_importer`` creates ``num_units`` units, can ``sleep`` (cooperatively cancelable)
-and ``fail``; ``harness_distributor`` publishes the unit names into a tree, and with
-``fail_removal`` its removal hook raises. Configs with an ``invalid`` key are rejected, so
+and ``fail``; ``harness_distributor`` publishes the unit names into a tree (and gives bound consumers its
+URL), and with ``fail_removal`` its removal hook raises. Configs with an ``invalid`` key are rejected, so
 validation paths can be tested.
 """
 
@@ -15,6 +15,7 @@ from pulp2ng.plugin import (
     SyncError,
     SyncReport,
     UnitType,
+    consumer_payload_base,
 )
 
 UNIT_TYPES = [UnitType("harness_unit", "Harness unit", ("name",), "Units made by the harness")]
@@ -83,8 +84,17 @@ class HarnessDistributor(Distributor):
         if config.get_boolean("fail_removal", False):
             raise RuntimeError("harness distributor told to fail its removal")
 
+    def create_consumer_payload(self, repo, config, binding_config, server):
+        relative = config.get("relative_url") or repo["id"]
+        payload = consumer_payload_base(server, binding_config, relative)
+        payload["url"] = f"{payload['server_url']}/pulp/harness/{relative}/"
+        return payload
+
 
 class DemoDistributor(HarnessDistributor):
+    #: No consumer payload: what a distributor type consumers cannot bind to answers.
+    create_consumer_payload = Distributor.create_consumer_payload
+
     @classmethod
     def metadata(cls):
         return {"id": "demo_distributor", "display_name": "Demo distributor",
