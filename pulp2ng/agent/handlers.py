@@ -1,18 +1,11 @@
-"""Finding the content types' handlers: entry points ``pulp2ng.handlers`` (name = distributor
-type id, value = a handler class of the ``pulp2ng.plugin.handlers`` API), plus
-``pulp2ng.test.handlers`` when ``PULP2NG_TEST_PLUGINS`` is set, as for the server's plugins
-(:mod:`pulp2ng.loader`, not imported here: it pulls in the server's plugin base)."""
+"""The content types' handlers, as :func:`pulp2ng.loader.load_handlers` finds them (entry
+points ``pulp2ng.handlers``), one instance per class. The loader (and with it the plugin
+API the handlers are written against) is imported only when the daemon starts, so the
+agent's other commands stay light."""
 
 from __future__ import annotations
 
-import logging
-import os
-from importlib.metadata import entry_points
 from pathlib import Path
-
-log = logging.getLogger(__name__)
-GROUP = "pulp2ng.handlers"
-TEST_PLUGINS_ENV = "PULP2NG_TEST_PLUGINS"
 
 
 class Handlers:
@@ -21,20 +14,10 @@ class Handlers:
     def __init__(self, root: Path, config: dict | None = None):
         self.root = Path(root)
         self.config = config or {}
-        self.by_distributor: dict[str, type] = {}
         self._instances: dict[type, object] = {}
-        groups = [GROUP] + ([f"pulp2ng.test.{GROUP.split('.', 1)[1]}"]
-                            if os.environ.get(TEST_PLUGINS_ENV) else [])
-        for group in groups:
-            for ep in entry_points(group=group):
-                try:
-                    cls = ep.load()
-                except Exception:  # one broken handler must not stop the others
-                    log.exception("could not load handler %s (%s)", ep.name, ep.value)
-                    continue
-                self.by_distributor[ep.name] = cls
-                for type_id in getattr(cls, "distributor_types", ()) or ():
-                    self.by_distributor.setdefault(type_id, cls)
+        from pulp2ng.loader import load_handlers
+
+        self.by_distributor: dict[str, type] = load_handlers()
 
     def _instance(self, cls):
         if cls not in self._instances:

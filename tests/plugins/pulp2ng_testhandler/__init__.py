@@ -1,10 +1,8 @@
 """The test plugin's consumer handler for ``harness_distributor`` (``pulp2ng.test.handlers``).
 
-Written to the handler API of ``pulp2ng.plugin.handlers`` (``content_type``,
-``distributor_types``, ``__init__(root, config)``, ``bind``, ``unbind``, ``install``,
-``update``, ``uninstall``, ``profile``), duck-typed rather than subclassed: the agent loads
-handlers without the server's packages, and this package stays importable on its own (the
-test plugin's server half, :mod:`pulp2ng_testplugin`, imports ``pulp2ng.plugin``).
+A :class:`pulp2ng.plugin.handlers.Handler`, as every content type's handler is; kept apart
+from the test plugin's server half (:mod:`pulp2ng_testplugin`) as handlers are from their
+distributors.
 
 Everything is written under ``root``, atomically (a temporary file renamed into place): a
 binding is ``etc/harness/<repo>--<distributor>.json``, an installed unit
@@ -19,6 +17,8 @@ import os
 import time
 from pathlib import Path
 
+from pulp2ng.plugin.handlers import Handler
+
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,13 +27,12 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class HarnessHandler:
+class HarnessHandler(Handler):
     content_type = "harness_unit"
     distributor_types = ("harness_distributor",)
 
-    def __init__(self, root: Path, config: dict):
-        self.root = Path(root)
-        self.config = config
+    def __init__(self, root: Path, config: dict | None = None):
+        super().__init__(root, config)
         self.bindings = self.root / "etc" / "harness"
         self.installed = self.root / "var" / "harness"
 
