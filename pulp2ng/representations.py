@@ -319,3 +319,16 @@ def consumer_event(doc: dict) -> dict:
         "originator": doc.get("originator"),
         "timestamp": doc.get("timestamp"),
     })
+
+
+def profile(doc: dict) -> dict:
+    """A consumer's profile of one content type (Pulp 2's ``consumer_unit_profiles``)."""
+    return {
+        "_href": f"{API}/consumers/{doc['consumer_id']}/profiles/{doc['content_type']}/",
+        "_id": {"$oid": doc["oid"]},
+        "_ns": "consumer_unit_profiles",
+        "consumer_id": doc["consumer_id"],
+        "content_type": doc["content_type"],
+        "profile": doc.get("profile"),
+        "profile_hash": doc["profile_hash"],
+    }

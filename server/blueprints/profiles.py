@@ -14,46 +14,32 @@ from pulp2ng.server.blueprints.common import accepted, created, platform, search
 blp = Blueprint("profiles", __name__, url_prefix="/pulp/api/v2",
                 description="Consumer profiles and content applicability")
 
-API = "/pulp/api/v2"
-
-
-def render(doc: dict) -> dict:
-    return {
-        "_href": f"{API}/consumers/{doc['consumer_id']}/profiles/{doc['content_type']}/",
-        "_id": {"$oid": doc["oid"]},
-        "_ns": "consumer_unit_profiles",
-        "consumer_id": doc["consumer_id"],
-        "content_type": doc["content_type"],
-        "profile": doc.get("profile"),
-        "profile_hash": doc["profile_hash"],
-    }
-
 
 @blp.route("/consumers/<consumer_id>/profiles/")
 class Profiles(MethodView):
     @blp.response(200, schemas.ProfileSchema(many=True))
     def get(self, consumer_id):
         """The consumer's profiles, one per content type."""
-        return jsonify([render(p) for p in profiles.list_profiles(platform(), consumer_id)])
+        return jsonify([rep.profile(p) for p in profiles.list_profiles(platform(), consumer_id)])
 
     @blp.arguments(schemas.ProfileCreateSchema)
     @blp.response(201, schemas.ProfileSchema)
     def post(self, body, consumer_id):
         """Create (or replace) the profile of ``content_type`` (201)."""
-        return created(render(profiles.create_profile(platform(), consumer_id, body)))
+        return created(rep.profile(profiles.create_profile(platform(), consumer_id, body)))
 
 
 @blp.route("/consumers/<consumer_id>/profiles/<content_type>/")
 class Profile(MethodView):
     @blp.response(200, schemas.ProfileSchema)
     def get(self, consumer_id, content_type):
-        return jsonify(render(profiles.get_profile(platform(), consumer_id, content_type)))
+        return jsonify(rep.profile(profiles.get_profile(platform(), consumer_id, content_type)))
 
     @blp.arguments(schemas.ProfileUpdateSchema)
     @blp.response(200, schemas.ProfileSchema)
     def put(self, body, consumer_id, content_type):
         """Replace the profile."""
-        return jsonify(render(profiles.update_profile(platform(), consumer_id, content_type,
+        return jsonify(rep.profile(profiles.update_profile(platform(), consumer_id, content_type,
                                                       body)))
 
     @blp.response(200, schemas.NULL)
@@ -69,7 +55,7 @@ def search_profiles():
     """Search profiles with Pulp criteria."""
     criteria, _ = search_body(request.get_json(silent=True) if request.method == "POST"
                               else None)
-    docs = [render(p) for p in profiles.search_profiles(platform(), criteria)]
+    docs = [rep.profile(p) for p in profiles.search_profiles(platform(), criteria)]
     from pulp2ng.db.criteria import parse_criteria
 
     return jsonify(rep.only_fields(docs, parse_criteria(criteria).fields,
