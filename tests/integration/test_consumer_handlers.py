@@ -72,7 +72,9 @@ def test_python_binding_drives_pip(api, platform, dist, serve, tmp_path):  # noq
     feed, _ = serve(tree)
     subprocess.run([sys.executable, str(FIXTURES / "make_simple_index.py"), str(dist),
                     str(tree), "--base-url", feed], check=True, capture_output=True)
-    repo_id = python_repo(api, feed)
+    # Only what this test installs: the shared stack's other tests (test_python's upstream
+    # faults) need pip-tools never stored before them.
+    repo_id = python_repo(api, feed, includes=["django==2.0", "shelf-reader==0.2", "scipy>=1.0"])
     assert [r["state"] for r in api.sync(repo_id, timeout=120)] == ["finished", "finished"]
 
     payload = consumer_payload(platform, repo_id, "python_distributor")
