@@ -24,7 +24,7 @@ PUBLIC_PREFIXES = ("/pulp/api/v2/status/", f"{DOCS_PREFIX}/")
 #: Any logged-in user may call these: they act on the caller only.
 SELF_SERVICE = ("/pulp/api/v2/actions/login/",)
 _TASK = re.compile(r"^/v2/tasks/([^/]+)/$")
-#: DELETEs that remove content, not the resource their path names: its grants stay.
+#: DELETEs on items that remove content, not the resource their path names: grants stay.
 _NOT_A_RESOURCE_DELETE = ("/pulp/api/v2/content/orphans/",)
 
 
@@ -62,12 +62,20 @@ def init_auth(app, access: AccessControl, identify=None) -> None:
         if request.method == "POST" and response.status_code == 201 and \
                 response.headers.get("Location"):
             permissions.grant_creator(store, login, response.headers["Location"])
-        elif request.method == "DELETE" and request.url_rule is not None and \
-                not request.path.startswith(_NOT_A_RESOURCE_DELETE):
+        elif request.method == "DELETE" and _deletes_a_resource():
             permissions.forget_resource(store, request.path)
         return response
 
     app.extensions["pulp2ng.auth"] = access
+
+
+def _deletes_a_resource() -> bool:
+    """A DELETE on an item (its route ends in a variable: ``repositories/<repo_id>/``) takes
+    the item's grants along; one on a collection (a task purge) or on orphans, which removes
+    content rather than what its path names, keeps every grant."""
+    rule = request.url_rule
+    return rule is not None and rule.rule.endswith(">/") and \
+        not request.path.startswith(_NOT_A_RESOURCE_DELETE)
 
 
 def authenticate(access: AccessControl) -> str:

@@ -152,38 +152,55 @@ def emit(platform, event_type: str, payload, task_id: str | None = None) -> None
     whose outcome an event must not change). ``call_report`` is the task's report now."""
     try:
         listeners = platform.store.listeners_for(event_type)
-        if not listeners:
-            return
-        report = None
-        if task_id:
-            status = platform.store.find_task(task_id, {"kwargs": 0})
-            report = rep.task(status, with_queue=True) if status else None
-        body = json.dumps({"event_type": event_type, "payload": rep.jsonable(payload),
-                           "call_report": report}, default=str)
-        for listener in listeners:
-            delivery_id = uuid.uuid4().hex
-            platform.store.insert_delivery({
-                "_id": delivery_id, "listener_id": listener["_id"], "event_type": event_type,
-                "body": body, "state": "pending", "attempts": 0, "created": now(),
-                "next_attempt": now(), "expire_at": None,
-            })
-            send_job(platform, DELIVER_JOB, {"delivery_id": delivery_id})
+        if listeners:
+            _queue(platform, event_type, payload, _report(platform, task_id), listeners)
     except Exception:
         log.exception("could not queue event %s", event_type)
 
 
 def task_completed(platform, task_id: str) -> None:
-    """``task.finish`` for every task that ended, and ``task.error`` for those that failed."""
-    status = platform.store.find_task(task_id, {"state": 1, "task_type": 1, "tags": 1,
-                                                "error": 1})
-    if status is None:
-        return
-    payload = {"task_id": task_id, "task_type": status.get("task_type"),
-               "state": status.get("state"), "tags": status.get("tags") or [],
-               "error": status.get("error")}
-    emit(platform, "task.finish", payload, task_id)
-    if status.get("state") == "error":
-        emit(platform, "task.error", payload, task_id)
+    """``task.finish`` for every task that ended, and ``task.error`` for those that failed.
+
+    Runs after every task, so the listeners are read first, once for both events: without a
+    listener of task events this costs one read and the task is not read at all."""
+    try:
+        listeners = platform.store.listeners_for("task.finish", "task.error")
+        if not listeners:
+            return
+        status = platform.store.find_task(task_id, {"kwargs": 0})
+        if status is None:
+            return
+        payload = {"task_id": task_id, "task_type": status.get("task_type"),
+                   "state": status.get("state"), "tags": status.get("tags") or [],
+                   "error": status.get("error")}
+        report = rep.task(status, with_queue=True)
+        events = ["task.finish"] + (["task.error"] if status.get("state") == "error" else [])
+        for event_type in events:
+            subscribed = [li for li in listeners
+                          if {event_type, ALL_EVENTS} & set(li.get("event_types") or ())]
+            if subscribed:
+                _queue(platform, event_type, payload, report, subscribed)
+    except Exception:
+        log.exception("could not queue the events of task %s", task_id)
+
+
+def _report(platform, task_id: str | None) -> dict | None:
+    status = platform.store.find_task(task_id, {"kwargs": 0}) if task_id else None
+    return rep.task(status, with_queue=True) if status else None
+
+
+def _queue(platform, event_type: str, payload, report, listeners: list[dict]) -> None:
+    """One delivery document and one job per listener."""
+    body = json.dumps({"event_type": event_type, "payload": rep.jsonable(payload),
+                       "call_report": report}, default=str)
+    for listener in listeners:
+        delivery_id = uuid.uuid4().hex
+        platform.store.insert_delivery({
+            "_id": delivery_id, "listener_id": listener["_id"], "event_type": event_type,
+            "body": body, "state": "pending", "attempts": 0, "created": now(),
+            "next_attempt": now(), "expire_at": None,
+        })
+        send_job(platform, DELIVER_JOB, {"delivery_id": delivery_id})
 
 
 # -- delivering ---------------------------------------------------------------------------

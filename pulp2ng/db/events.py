@@ -37,10 +37,11 @@ class EventQueries:
         self.event_deliveries.delete_many({"listener_id": listener_id})
         return bool(deleted)
 
-    def listeners_for(self, event_type: str) -> list[dict]:
-        """Listeners subscribed to ``event_type`` or to every event."""
+    def listeners_for(self, *event_types: str) -> list[dict]:
+        """Listeners subscribed to any of ``event_types`` or to every event, with their
+        ``event_types``: one read serves several events of one moment."""
         return list(self.event_listeners.find(
-            {"event_types": {"$in": [event_type, ALL_EVENTS]}}, {"_id": 1}))
+            {"event_types": {"$in": [*event_types, ALL_EVENTS]}}, {"event_types": 1}))
 
     def insert_delivery(self, doc: dict) -> None:
         self.event_deliveries.insert_one(doc)

@@ -160,6 +160,16 @@ def test_the_creator_of_a_repository_may_do_anything_to_it(api, users):
         api.wait_report(api.delete(f"{API}/repositories/{repo_id}/"))
 
 
+def test_a_task_purge_keeps_grants_on_the_tasks_collection(api, users):
+    login, client = users.user()
+    users.grant(login, "/v2/tasks/", "READ")
+    assert client.get(f"{API}/tasks/").status_code == 200
+    assert api.delete(f"{API}/tasks/", params={"state": "skipped"}).status_code == 204
+    assert client.get(f"{API}/tasks/").status_code == 200           # the grant is still there
+    grants = api.get(f"{API}/permissions/", params={"resource": "/v2/tasks/"}).json()
+    assert grants[0]["users"][login] == ["READ"]
+
+
 def test_a_non_super_user_cannot_touch_users_or_roles(api, users):
     login, client = users.user()
     users.grant(login, "/v2/repositories/", "READ", "CREATE", "UPDATE", "DELETE", "EXECUTE")
