@@ -12,8 +12,9 @@ $(STAMP): setup.cfg setup.py pyproject.toml tests/plugins/setup.cfg
 	$(BIN)/pip install -q -e '.[test]' -e tests/plugins
 	touch $(STAMP)
 
+# The development stack serves HTTPS too (consumer agents and login certificates need it).
 run: $(STAMP)
-	$(BIN)/pulp2ng run
+	PULP2NG_SERVER_HTTPS=$${PULP2NG_SERVER_HTTPS:-true} $(BIN)/pulp2ng run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

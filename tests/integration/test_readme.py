@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, require_tool
-from tests.stack import free_port
+from tests.stack import Stack, free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 #: A pip that sees only the index it is given (see tests/fixtures/README.md).
@@ -270,3 +270,45 @@ fi
     assert [state for _id, state in task_lines(output)] == ["error"], output
     assert re.search(r"^[0-9a-f-]{36} error \S", output, re.M), output   # with a description
     assert '"http_status": 404' in output, output
+
+
+@pytest.fixture(scope="module")
+def https_stack(database, tmp_path_factory):
+    """A stack serving HTTPS as ``make run`` does, for the blocks that use port 24818."""
+    s = Stack(tmp_path_factory.mktemp("readme-https"), database, workers=1, https=True)
+    yield s
+    s.stop()
+
+
+def https_subs(stack) -> dict[str, str]:
+    return {"127.0.0.1:24818": f"127.0.0.1:{stack.https_port}",
+            "var/pulp2ng-state/pki/ca.crt": str(stack.ca_cert)}
+
+
+def test_https_quick_start(https_stack, tmp_path, cwd):
+    require_tool("curl")
+    output = run_block(script(https_stack, tmp_path, "HTTPS and login", https_subs(https_stack)),
+                       cwd)
+    # The login certificate alone (no password) listed the repositories over HTTPS.
+    assert isinstance(json.loads(output), list), output
+
+
+def test_agent_quick_start(https_stack, tmp_path, cwd):
+    require_tool("curl")
+    api = https_stack.api
+    subs = {**https_subs(https_stack), "tests/fixtures/": f"{FIXTURES}/",
+            ".venv/bin/": f"{Path(sys.executable).parent}/"}
+    try:
+        output = run_block(script(https_stack, tmp_path, "A consumer host", subs), cwd)
+    finally:
+        api.delete("/pulp/api/v2/repositories/site/")
+        api.delete("/pulp/api/v2/consumers/host1/")
+    # sync + auto-publish, then the install the daemon carried out
+    assert [state for _id, state in task_lines(output)] == ["finished"] * 3, output
+    installed = tmp_path / "host1-root" / "iso" / "files" / "file-1.iso"
+    assert installed.read_bytes() == (tmp_path / "site" / "file-1.iso").read_bytes()
+    assert "registered consumer host1" in output and "unregistered consumer host1" in output
+    profile, _ = json.JSONDecoder().raw_decode(
+        output, output.index("{", output.index("file-1.iso\n")))
+    assert [p["name"] for p in profile["profile"]] == ["file-1.iso"], output
+    assert api.get("/pulp/api/v2/consumers/host1/").status_code == 404
