@@ -155,6 +155,7 @@ class IsoHandler(Handler):
                 response.raise_for_status()
                 with open(part, "wb") as out:
                     for block in response.iter_content(1 << 20):
+                        self.check_canceled()
                         out.write(block)
                         digest.update(block)
                         size += len(block)

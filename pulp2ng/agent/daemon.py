@@ -3,7 +3,9 @@ heartbeat while working, report the result and the profile.
 
 Every request is leased to the agent for ``lease_seconds``; a heartbeat thread renews it
 while the handler works, so a killed agent's request ends ``error`` on the server within the
-worker timeout. When the server is unreachable the agent retries with exponential back-off.
+worker timeout. A request canceled on the server meanwhile is seen at the next heartbeat:
+the handler's client tool is killed and the handler stops (``Handler.cancel_event``). When
+the server is unreachable the agent retries with exponential back-off.
 SIGTERM (or SIGINT) stops it: at once while it waits, after the current request otherwise.
 """
 
@@ -30,15 +32,22 @@ class _Stop(BaseException):
 
 
 class Heartbeat(threading.Thread):
-    def __init__(self, client: Client, path: str, interval: float):
+    """Renews the request's lease; sets ``canceled`` when the server says it was canceled."""
+
+    def __init__(self, client: Client, path: str, interval: float, canceled: threading.Event):
         super().__init__(name="agent-heartbeat", daemon=True)
         self.client, self.path, self.interval = client, path, interval
+        self.canceled = canceled
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
             try:
                 lease = self.client.post(self.path, timeout=max(self.interval, 5))
+                if lease.get("state") == "canceled":
+                    log.info("request %s was canceled: stopping its handler", self.path)
+                    self.canceled.set()
+                    return
                 if lease.get("state") != "running":
                     log.warning("request %s is %s on the server", self.path, lease.get("state"))
             except (requests.RequestException, ApiError) as exc:
@@ -115,15 +124,20 @@ class Agent:
         task_id, action = request["task_id"], request["action"]
         path = f"{self.prefix}/agent/requests/{task_id}/"
         log.info("request %s: %s", task_id, action)
+        self.handlers.cancel.clear()
         beat = Heartbeat(self.client, path + "heartbeat/",
-                         max(0.2, float(request.get("lease_seconds") or 30) / 4))
+                         max(0.2, float(request.get("lease_seconds") or 30) / 4),
+                         self.handlers.cancel)
         beat.start()
         profiles: dict = {}
         try:
             details, profiles = self.apply(action, request.get("payload") or {})
             succeeded = not (isinstance(details, dict) and details.get("succeeded") is False)
         except Exception as exc:  # any handler failure is the request's failure
-            log.exception("request %s (%s) failed", task_id, action)
+            if self.handlers.cancel.is_set():
+                log.info("request %s (%s) stopped: canceled", task_id, action)
+            else:
+                log.exception("request %s (%s) failed", task_id, action)
             succeeded = False
             details = {"message": str(exc) or type(exc).__name__,
                        "exception": type(exc).__name__}

@@ -5,6 +5,7 @@ agent's other commands stay light."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 
@@ -15,6 +16,8 @@ class Handlers:
         self.root = Path(root)
         self.config = config or {}
         self._instances: dict[type, object] = {}
+        #: Set while the current request is canceled on the server; every handler sees it.
+        self.cancel = threading.Event()
         from pulp2ng.loader import load_handlers
 
         self.by_distributor: dict[str, type] = load_handlers()
@@ -22,7 +25,9 @@ class Handlers:
     def _instance(self, cls):
         if cls not in self._instances:
             config = self.config.get(getattr(cls, "content_type", ""), {})
-            self._instances[cls] = cls(self.root, config)
+            instance = cls(self.root, config)
+            instance.cancel_event = self.cancel
+            self._instances[cls] = instance
         return self._instances[cls]
 
     def for_distributor(self, type_id: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pulp2ng.errors import InvalidTaskState, MissingResource, TaskPurgeForbidden
 from pulp2ng.tasking import registry, reservations, tags
 from pulp2ng.tasking.completion import completion_fields
+from pulp2ng.tasking.agent import AGENT
 from pulp2ng.tasking.dispatch import COMPLETE_STATES
 
 PURGEABLE_STATES = ("finished", "error", "skipped")
@@ -61,7 +62,10 @@ def cancel_task(platform, task_id: str) -> None:
             reservations.kick(platform, doc["resource"])
         registry.task_completed(platform, task_id)
         return
-    store.cancel_task(task_id, fields, ("running",))
+    if store.cancel_task(task_id, fields, ("running",)) and doc.get("worker_name") == AGENT:
+        # No worker reports an agent request's end: it is complete now. The agent learns of
+        # the cancel at its next heartbeat and stops its handler.
+        registry.task_completed(platform, task_id)
 
 
 def purge_tasks(platform, states: list[str]) -> int:

@@ -50,7 +50,7 @@ from pulp2ng.plugin.conduits import (
     UploadConduit,
 )
 from pulp2ng.plugin.config import CallConfig
-from pulp2ng.plugin.handlers import Handler, HandlerError, binding_key
+from pulp2ng.plugin.handlers import Handler, HandlerCanceled, HandlerError, binding_key
 from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "GroupDistributor",
     "GroupPublishConduit",
     "Handler",
+    "HandlerCanceled",
     "HandlerError",
     "ImportConduit",
     "Importer",

@@ -11,6 +11,11 @@ directory and point the clients at it), and every file it writes lands atomicall
 file in the same directory, renamed into place), so a killed agent or a failed action leaves
 the previous file or none, never half of one. Handlers keep no state in memory: the agent may
 make a new instance per call, so whatever a later call needs is on disk under ``root``.
+
+A request canceled on the server while its handler works sets :attr:`Handler.cancel_event`:
+:meth:`Handler.run` then kills the client tool it runs, and long loops call
+:meth:`Handler.check_canceled`, so the handler stops with :class:`HandlerCanceled` and its
+``finally`` blocks clean up what it staged.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from pulp2ng.errors import PluginError
@@ -29,6 +37,14 @@ class HandlerError(PluginError):
     """A consumer action failed (a client tool refused, a download did not verify)."""
 
     code = "PLP0000"
+
+
+class HandlerCanceled(HandlerError):
+    """The request was canceled on the server while the handler worked on it."""
+
+
+#: How often a running client tool is checked for a cancel, in seconds.
+_CANCEL_POLL = 0.2
 
 
 class Handler:
@@ -49,6 +65,8 @@ class Handler:
     def __init__(self, root: Path, config: dict | None = None):
         self.root = Path(root).resolve()
         self.config = {**self.default_config, **(config or {})}
+        #: Set by the agent when the request being handled is canceled on the server.
+        self.cancel_event = threading.Event()
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -141,22 +159,48 @@ class Handler:
         base.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(dir=base, prefix=f"{name}-"))
 
+    def check_canceled(self) -> None:
+        """Raise HandlerCanceled if the request was canceled (call it in long loops)."""
+        if self.cancel_event.is_set():
+            raise HandlerCanceled("the request was canceled")
+
     def run(self, argv: list, env: dict | None = None, timeout: float = 600,
             check: bool = True) -> subprocess.CompletedProcess:
-        """Run a client tool; HandlerError with its stderr when it fails."""
+        """Run a client tool; HandlerError with its stderr when it fails. The tool (and
+        whatever it started: its own session) is killed on a cancel or at ``timeout``."""
         argv = [str(a) for a in argv]
+        self.check_canceled()
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                  env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, text=True, env=env,
+                                    start_new_session=True)
         except FileNotFoundError:
             raise HandlerError(f"{argv[0]} is not installed", command=argv[0])
-        except subprocess.TimeoutExpired:
-            raise HandlerError(f"{argv[0]} did not finish within {timeout} s", command=argv[0])
-        if check and proc.returncode != 0:
-            raise HandlerError(f"{Path(argv[0]).name} failed ({proc.returncode}): "
-                               f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
-                               command=argv[0], returncode=proc.returncode)
-        return proc
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                out, err = proc.communicate(timeout=_CANCEL_POLL)
+                break
+            except subprocess.TimeoutExpired:
+                if self.cancel_event.is_set() or time.monotonic() > deadline:
+                    _kill_session(proc)
+                    self.check_canceled()
+                    raise HandlerError(f"{argv[0]} did not finish within {timeout} s",
+                                       command=argv[0])
+        done = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        if check and done.returncode != 0:
+            raise HandlerError(f"{Path(argv[0]).name} failed ({done.returncode}): "
+                               f"{(err or out).strip()[-2000:]}",
+                               command=argv[0], returncode=done.returncode)
+        return done
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def binding_key(repo_id: str, distributor_id: str) -> str:

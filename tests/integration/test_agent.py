@@ -1,7 +1,7 @@
 """The consumer agent (``pulp2ng-agent``) as a separate real process against a real stack
 over HTTPS: registration and bindings through its CLI, requests delivered by long-poll and
 carried out by the test plugin's handler (``pulp2ng_testhandler``) under a temporary root,
-offline agents, cancels, an agent killed mid-install, 100 waiting agents beside the REST API,
+offline agents, cancels (waiting and running), an agent killed mid-install, 100 waiting agents beside the REST API,
 and consumers kept out of each other's requests.
 
 Loopback only: the agent and the stack share this host's network (no ``ip netns`` here).
@@ -235,6 +235,28 @@ def test_an_agent_killed_mid_install_fails_its_task(api, host):
     assert report["error"]["code"] == "PLP0081"
     harness = h.root / "var" / "harness"
     assert not harness.exists() or list(harness.iterdir()) == []
+
+
+def test_canceling_a_running_request_stops_its_handler(api, host):
+    h = host()
+    h.register()
+    h.start()
+    r = api.post(f"{API}/consumers/{h.id}/actions/content/install/", json={
+        "units": [{"type_id": "harness_unit", "unit_key": {"name": "slow"}}],
+        "options": {"slow": 60}})
+    task_id = r.json()["spawned_tasks"][0]["task_id"]
+    wait_state(api, task_id, ("running",))
+    assert api.delete(f"{API}/tasks/{task_id}/").status_code == 200
+    assert api.task(task_id)["state"] == "canceled"
+    # The handler stops at the next heartbeat, long before its 60 s: the agent is free for
+    # the next request, and the canceled one wrote nothing.
+    r = api.post(f"{API}/consumers/{h.id}/actions/content/install/", json={
+        "units": [{"type_id": "harness_unit", "unit_key": {"name": "next"}}], "options": {}})
+    assert api.wait_report(r, 15)[0]["state"] == "finished"
+    assert api.task(task_id)["state"] == "canceled"
+    assert not (h.root / "var" / "harness" / "slow").exists()
+    assert (h.root / "var" / "harness" / "next").exists()
+    assert "stopped: canceled" in h.log.read_text()
 
 
 def test_a_consumer_certificate_reaches_only_its_own_requests(stack, api, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
@@ -15,7 +17,7 @@ from pulp2ng.distributors.ostree.distributor import OSTreeDistributor
 from pulp2ng.distributors.python.distributor import PythonDistributor
 from pulp2ng.distributors.python.handler import PythonHandler
 from pulp2ng.loader import load_handlers
-from pulp2ng.plugin import CallConfig, Handler, HandlerError
+from pulp2ng.plugin import CallConfig, Handler, HandlerCanceled, HandlerError
 
 HTTP = {"base_url": "http://pulp.example:24817", "https_url": None, "ca_cert": None}
 HTTPS = {"base_url": "http://pulp.example:24817", "https_url": "https://pulp.example:24818",
@@ -34,6 +36,41 @@ def test_paths_escaping_the_root_are_refused(tmp_path):
     with pytest.raises(HandlerError):
         Handler(tmp_path / "root", {"dir": "/tmp/elsewhere"}).config_path("dir", "d")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_cancel_kills_the_client_tool_and_what_it_started(tmp_path):
+    handler = Handler(tmp_path)
+    pids = tmp_path / "pids"
+    threading.Timer(0.5, handler.cancel_event.set).start()
+    started = time.monotonic()
+    with pytest.raises(HandlerCanceled):
+        handler.run(["sh", "-c", f"sleep 30 & echo $! > {pids}; sleep 30"])
+    assert time.monotonic() - started < 5
+    child = int(pids.read_text())
+    time.sleep(0.2)
+    assert _gone(child)  # the tool's own child was killed too
+    with pytest.raises(HandlerCanceled):  # nothing more starts once canceled
+        handler.run(["true"])
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaped yet (it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_run_reports_failures_and_timeouts(tmp_path):
+    handler = Handler(tmp_path)
+    assert handler.run(["sh", "-c", "echo out; echo err >&2"]).stdout == "out\n"
+    with pytest.raises(HandlerError, match="failed \\(3\\): nope"):
+        handler.run(["sh", "-c", "echo nope >&2; exit 3"])
+    with pytest.raises(HandlerError, match="did not finish within 0.3 s"):
+        handler.run(["sleep", "10"], timeout=0.3)
+    with pytest.raises(HandlerError, match="not installed"):
+        handler.run(["no-such-tool-here"])
 
 
 def test_writes_are_atomic(tmp_path, monkeypatch):

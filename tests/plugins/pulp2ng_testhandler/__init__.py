@@ -7,14 +7,13 @@ distributors.
 Everything is written under ``root``, atomically (a temporary file renamed into place): a
 binding is ``etc/harness/<repo>--<distributor>.json``, an installed unit
 ``var/harness/<name>``. The ``slow`` option (seconds) sleeps before an install writes
-anything, so a test can kill the agent mid-action; ``fail`` makes an action raise.
+anything, so a test can kill the agent or cancel the request mid-action; ``fail`` makes an action raise.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from pulp2ng.plugin.handlers import Handler
@@ -52,7 +51,9 @@ class HarnessHandler(Handler):
     def install(self, units: list, options: dict) -> dict:
         if options.get("fail"):
             raise RuntimeError("the harness handler was told to fail")
-        time.sleep(float(options.get("slow", 0)))
+        # Sleeps like a slow client tool, and stops like one when the request is canceled.
+        self.cancel_event.wait(float(options.get("slow", 0)))
+        self.check_canceled()
         names = [u["unit_key"]["name"] for u in units]
         for name in names:
             _write(self.installed / name, f"{name}\n")
