@@ -14,8 +14,10 @@ import uuid
 import pymongo
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require_tool
+from tests.integration.test_consumers import register
 from tests.integration.test_iso import iso_repo, unique_upstream
+from tests.integration.test_ostree import ARM, DEBUG, X86, history, make_repo, ostree_repo, synced
 from tests.integration.test_python_upload import new_repo, upload
 from tests.integration.test_repositories import assert_error
 
@@ -278,6 +280,52 @@ def test_regeneration_endpoints(api, consumers, repo_factory, db):
                           json={}), 400)
     assert_error(api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
                           json={"repo_criteria": {"filters": {"id": "none-x"}}, "parallel": "maybe"}), 400)
+
+
+def test_ostree_applicability_reports_the_stale_ref(api, serve, tmp_path, db):
+    """A consumer registered and bound over the API, with an ``ostree`` profile: the ref
+    deployed at an older commit is applicable (its head commit unit), the ref deployed at
+    the head and a ref the repository does not carry are not."""
+    require_tool("ostree")
+    up = tmp_path / "up" / "repo"
+    heads = make_repo(up)  # three refs, three commits each
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", depth=-1, branches=[X86, ARM])
+    synced(api, repo_id)
+    x86 = {m["commit"]: u for u, m in unit_ids(api, repo_id, "ostree", branch=X86).items()}
+    older = history(up, heads[X86])[1]
+    assert set(x86) == set(history(up, heads[X86])) and older in x86
+
+    stale, current = (register(api).json()["consumer"]["id"] for _ in range(2))
+    try:
+        for consumer in (stale, current):
+            bound = api.post(f"{API}/consumers/{consumer}/bindings/", json={
+                "repo_id": repo_id, "distributor_id": "ostree_web_distributor",
+                "notify_agent": False})
+            assert bound.status_code == 200, bound.text
+        put_profile(api, stale, "ostree", [{"ref": X86, "commit": older},
+                                           {"ref": ARM, "commit": heads[ARM]},
+                                           {"ref": DEBUG, "commit": heads[DEBUG]}])
+        put_profile(api, current, "ostree", [{"ref": X86, "commit": heads[X86]},
+                                             {"ref": ARM, "commit": heads[ARM]}])
+        response = api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                            json={"repo_criteria": {"filters": {"id": repo_id}}})
+        assert [t["state"] for t in api.wait_report(response)] == ["finished"]
+        stored = list(db["repo_profile_applicability"].find({"repo_id": repo_id}))
+        assert len(stored) == 2  # one result per distinct profile
+
+        assert applicability(api, [stale, current]) == sorted([
+            {"consumers": [stale], "applicability": {"ostree": [x86[heads[X86]]]}},
+            {"consumers": [current], "applicability": {}},
+        ], key=lambda g: g["consumers"])
+        assert applicability(api, [stale], content_types=["ostree"]) == [
+            {"consumers": [stale], "applicability": {"ostree": [x86[heads[X86]]]}}]
+        assert applicability(api, [stale], content_types=["iso"]) == [
+            {"consumers": [stale], "applicability": {}}]
+    finally:
+        for consumer in (stale, current):
+            api.delete(f"{API}/consumers/{consumer}/")
+        api.delete(f"{API}/repositories/{repo_id}/")
 
 
 def regenerate_in_group(client, repos) -> str:
