@@ -129,6 +129,18 @@ def task(status: dict, with_queue: bool = False) -> dict:
     return jsonable(doc)
 
 
+#: The states a task group's summary counts, in Pulp 2's order (pulp2ng never writes
+#: ``accepted`` or ``suspended``: they stay 0).
+_SUMMARY_STATES = ("waiting", "skipped", "accepted", "running", "suspended", "finished",
+                   "error", "canceled")
+
+
+def task_group_summary(counts: dict[str, int]) -> dict:
+    """``task_groups/<id>/state_summary/``: ``total`` and a count for every state."""
+    return {"total": sum(counts.values()),
+            **{state: counts.get(state, 0) for state in _SUMMARY_STATES}}
+
+
 def history_entry(doc: dict) -> dict:
     out = {k: v for k, v in doc.items() if k not in ("_id", "override_config")}
     out["id"] = str(doc["_id"])

@@ -24,6 +24,7 @@ PUBLIC_PREFIXES = ("/pulp/api/v2/status/", f"{DOCS_PREFIX}/")
 #: Any logged-in user may call these: they act on the caller only.
 SELF_SERVICE = ("/pulp/api/v2/actions/login/",)
 _TASK = re.compile(r"^/v2/tasks/([^/]+)/$")
+_TASK_GROUP = re.compile(r"^/v2/task_groups/([^/]+)/(state_summary/)?$")
 #: DELETEs on items that remove content, not the resource their path names: grants stay.
 _NOT_A_RESOURCE_DELETE = ("/pulp/api/v2/content/orphans/",)
 
@@ -57,8 +58,11 @@ def init_auth(app, access: AccessControl, identify=None) -> None:
         platform = current_app.extensions["pulp2ng"]
         store = platform.store
         if response.status_code == 202 and response.is_json:
-            spawned = (response.get_json(silent=True) or {}).get("spawned_tasks") or []
+            body = response.get_json(silent=True) or {}
+            spawned = body.get("spawned_tasks") or []
             tasks.record_requester(platform, [t["task_id"] for t in spawned], login)
+            if body.get("group_id"):  # a group call report (parallel regeneration)
+                tasks.record_group_requester(platform, body["group_id"], login)
         if request.method == "POST" and response.status_code == 201 and \
                 response.headers.get("Location"):
             permissions.grant_creator(store, login, response.headers["Location"])
@@ -98,11 +102,20 @@ def _consumer_only_on_its_own(consumer_id: str, path: str) -> None:
 
 def _may_follow_task(access: AccessControl, login: str, resource: str) -> bool:
     """A task report is readable (and its task cancelable) by the user who requested it
-    and by whoever may read (execute on) one of the task's repositories."""
-    match = _TASK.match(resource)
-    if match is None or request.method not in ("GET", "DELETE"):
+    and by whoever may read (execute on) one of the task's repositories. A task group is
+    readable (cancelable) by whoever may follow every one of its tasks."""
+    if request.method not in ("GET", "DELETE"):
+        return False
+    platform = current_app.extensions["pulp2ng"]
+    if (match := _TASK.match(resource)) is not None:
+        followers = [tasks.task_followers(platform, match.group(1))]
+    elif (match := _TASK_GROUP.match(resource)) is not None:
+        # An unknown group has no task: nobody follows it (401 as for an unknown task).
+        followers = tasks.group_followers(platform, match.group(1))
+    else:
         return False
     operation = "READ" if request.method == "GET" else "EXECUTE"
-    requester, repos = tasks.task_followers(current_app.extensions["pulp2ng"], match.group(1))
-    return requester == login or any(
-        access.permitted(login, f"/v2/repositories/{r}/", operation) for r in repos)
+    return bool(followers) and all(
+        requester == login or any(access.permitted(login, f"/v2/repositories/{r}/", operation)
+                                  for r in repos)
+        for requester, repos in followers)

@@ -87,6 +87,7 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.repo_groups.create_index([("repo_ids", 1)])
         self.tasks.create_index([("resource", 1), ("state", 1), ("seq", 1)])
         self.tasks.create_index([("tags", 1)])
+        self.tasks.create_index([("group_id", 1)])
         self.tasks.create_index([("worker_name", 1), ("state", 1)])
         self.tasks.create_index([("expire_at", 1)], expireAfterSeconds=0)
         self.sync_results.create_index([("repo_id", 1), ("started", 1)])

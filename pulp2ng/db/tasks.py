@@ -27,6 +27,13 @@ class TaskQueries:
         query = {"tags": {"$all": tags}} if tags else {}
         return list(self.tasks.find(query, projection).sort("seq", 1))
 
+    def group_tasks(self, group_id: str, projection) -> list[dict]:
+        """The tasks of a task group (parallel applicability regeneration), in queue order."""
+        return list(self.tasks.find({"group_id": group_id}, projection).sort("seq", 1))
+
+    def set_group_requester(self, group_id: str, login: str) -> None:
+        self.tasks.update_many({"group_id": group_id}, {"$set": {"requested_by": login}})
+
     def search_tasks(self, criteria, projection) -> list[dict]:
         """Tasks matching parsed criteria, criteria applied."""
         cursor = self.tasks.find(criteria.filters, projection)

@@ -40,18 +40,35 @@ from pulp2ng.plugin.base import (
     consumer_payload_base,
     consumer_server_url,
 )
-from pulp2ng.plugin.conduits import (
-    ConfigConduit,
-    GroupPublishConduit,
-    ImportConduit,
-    PublishConduit,
-    RepoConduit,
-    SyncConduit,
-    UploadConduit,
-)
 from pulp2ng.plugin.config import CallConfig
 from pulp2ng.plugin.handlers import Handler, HandlerCanceled, HandlerError, binding_key
 from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
+
+#: The conduits reach the database layer (pymongo). They load on first access, so a consumer
+#: host's agent, which imports this package for :class:`Handler`, never imports pymongo.
+_LAZY_CONDUITS = frozenset({
+    "ConfigConduit",
+    "GroupPublishConduit",
+    "ImportConduit",
+    "PublishConduit",
+    "RepoConduit",
+    "SyncConduit",
+    "UploadConduit",
+})
+
+
+def __getattr__(name: str):
+    if name in _LAZY_CONDUITS:
+        from pulp2ng.plugin import conduits
+
+        value = getattr(conduits, name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_CONDUITS)
 
 __all__ = [
     "BodyBrokenError",

@@ -1,4 +1,4 @@
-"""``/pulp/api/v2/tasks/``: task reports, cancel, purge, search."""
+"""``/pulp/api/v2/tasks/``: task reports, cancel, purge, search; ``task_groups/``."""
 
 from __future__ import annotations
 
@@ -52,3 +52,24 @@ class Task(MethodView):
         """Cancel (a no-op for a completed task)."""
         tasks.cancel_task(platform(), task_id)
         return jsonify(None)
+
+
+@blp.route("/task_groups/<group_id>/", endpoint="task_group")
+class TaskGroup(MethodView):
+    @blp.response(200, schemas.TaskSchema(many=True))
+    def get(self, group_id):
+        """The reports of the group's tasks (Pulp 2 always answered 404 here)."""
+        return jsonify([rep.task(d) for d in tasks.group_tasks(platform(), group_id)])
+
+    @blp.response(200, schemas.NULL)
+    def delete(self, group_id):
+        """Cancel every task of the group."""
+        tasks.cancel_group(platform(), group_id)
+        return jsonify(None)
+
+
+@blp.route("/task_groups/<group_id>/state_summary/", methods=["GET"])
+@blp.response(200, schemas.TaskGroupSummarySchema)
+def task_group_summary(group_id):
+    """How many of the group's tasks are in each state."""
+    return jsonify(rep.task_group_summary(tasks.group_state_counts(platform(), group_id)))

@@ -52,7 +52,10 @@ from pulp2ng.server.schemas.status import (  # noqa: F401
     PluginSchema,
     StatusSchema,
 )
-from pulp2ng.server.schemas.tasks import TaskSchema  # noqa: F401
+from pulp2ng.server.schemas.tasks import (  # noqa: F401
+    TaskGroupSummarySchema,
+    TaskSchema,
+)
 from pulp2ng.server.schemas.units import (  # noqa: F401
     ORPHAN_COUNTS,
     USER_METADATA,

@@ -23,3 +23,15 @@ class TaskSchema(Closed):
     tags = fields.List(fields.String(), allow_none=True, required=True)
     spawned_tasks = fields.List(fields.Nested(TaskLinkSchema), required=True)
     queue = fields.String(allow_none=True, metadata={"description": "On GET tasks/<id>/ only"})
+
+
+class TaskGroupSummarySchema(Closed):
+    total = fields.Integer(required=True)
+    waiting = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    running = fields.Integer(required=True)
+    suspended = fields.Integer(required=True)
+    finished = fields.Integer(required=True)
+    error = fields.Integer(required=True)
+    canceled = fields.Integer(required=True)

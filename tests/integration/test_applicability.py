@@ -4,6 +4,7 @@ Consumers and bindings are inserted straight into their agreed collections (``co
 ``consumer_bindings``) until the consumers API lands; everything else goes through the API.
 """
 
+import datetime
 import hashlib
 import json
 import subprocess
@@ -13,8 +14,10 @@ import uuid
 import pymongo
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require_tool
+from tests.integration.test_consumers import register
 from tests.integration.test_iso import iso_repo, unique_upstream
+from tests.integration.test_ostree import ARM, DEBUG, X86, history, make_repo, ostree_repo, synced
 from tests.integration.test_python_upload import new_repo, upload
 from tests.integration.test_repositories import assert_error
 
@@ -277,3 +280,157 @@ def test_regeneration_endpoints(api, consumers, repo_factory, db):
                           json={}), 400)
     assert_error(api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
                           json={"repo_criteria": {"filters": {"id": "none-x"}}, "parallel": "maybe"}), 400)
+
+
+def test_ostree_applicability_reports_the_stale_ref(api, serve, tmp_path, db):
+    """A consumer registered and bound over the API, with an ``ostree`` profile: the ref
+    deployed at an older commit is applicable (its head commit unit), the ref deployed at
+    the head and a ref the repository does not carry are not."""
+    require_tool("ostree")
+    up = tmp_path / "up" / "repo"
+    heads = make_repo(up)  # three refs, three commits each
+    feed, _ = serve(up.parent)
+    repo_id = ostree_repo(api, feed + "repo/", depth=-1, branches=[X86, ARM])
+    synced(api, repo_id)
+    x86 = {m["commit"]: u for u, m in unit_ids(api, repo_id, "ostree", branch=X86).items()}
+    older = history(up, heads[X86])[1]
+    assert set(x86) == set(history(up, heads[X86])) and older in x86
+
+    stale, current = (register(api).json()["consumer"]["id"] for _ in range(2))
+    try:
+        for consumer in (stale, current):
+            bound = api.post(f"{API}/consumers/{consumer}/bindings/", json={
+                "repo_id": repo_id, "distributor_id": "ostree_web_distributor",
+                "notify_agent": False})
+            assert bound.status_code == 200, bound.text
+        put_profile(api, stale, "ostree", [{"ref": X86, "commit": older},
+                                           {"ref": ARM, "commit": heads[ARM]},
+                                           {"ref": DEBUG, "commit": heads[DEBUG]}])
+        put_profile(api, current, "ostree", [{"ref": X86, "commit": heads[X86]},
+                                             {"ref": ARM, "commit": heads[ARM]}])
+        response = api.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                            json={"repo_criteria": {"filters": {"id": repo_id}}})
+        assert [t["state"] for t in api.wait_report(response)] == ["finished"]
+        stored = list(db["repo_profile_applicability"].find({"repo_id": repo_id}))
+        assert len(stored) == 2  # one result per distinct profile
+
+        assert applicability(api, [stale, current]) == sorted([
+            {"consumers": [stale], "applicability": {"ostree": [x86[heads[X86]]]}},
+            {"consumers": [current], "applicability": {}},
+        ], key=lambda g: g["consumers"])
+        assert applicability(api, [stale], content_types=["ostree"]) == [
+            {"consumers": [stale], "applicability": {"ostree": [x86[heads[X86]]]}}]
+        assert applicability(api, [stale], content_types=["iso"]) == [
+            {"consumers": [stale], "applicability": {}}]
+    finally:
+        for consumer in (stale, current):
+            api.delete(f"{API}/consumers/{consumer}/")
+        api.delete(f"{API}/repositories/{repo_id}/")
+
+
+def regenerate_in_group(client, repos) -> str:
+    response = client.post(f"{API}/repositories/actions/content/regenerate_applicability/",
+                           json={"repo_criteria": {"filters": {"id": {"$in": repos}}},
+                                 "parallel": True})
+    assert response.status_code == 202, response.text
+    return response.json()["group_id"]
+
+
+def test_task_group_endpoints(api, consumers, repo_factory, db):
+    repos = sorted(repo_factory()["id"] for _ in range(3))
+    consumers(1, bind=[(r, "d") for r in repos])
+    group_id = regenerate_in_group(api, repos)
+    href = f"{API}/task_groups/{group_id}/"
+
+    listed = api.get(href)
+    assert listed.status_code == 200, listed.text
+    stored = list(db["task_status"].find({"group_id": group_id}).sort("seq", 1))
+    assert [t["task_id"] for t in listed.json()] == [d["_id"] for d in stored]
+    assert len(stored) == 3
+    for report in listed.json():
+        assert report["_href"] == f"{API}/tasks/{report['task_id']}/"
+        assert "queue" not in report and "kwargs" not in report
+    summary = api.get(f"{href}state_summary/").json()
+    assert set(summary) == {"total", "waiting", "skipped", "accepted", "running",
+                            "suspended", "finished", "error", "canceled"}
+    assert summary["total"] == 3 == sum(v for k, v in summary.items() if k != "total")
+
+    finished = [api.wait_task(t["task_id"]) for t in listed.json()]
+    assert {t["state"] for t in finished} == {"finished"}
+    assert sorted(t for r in finished for t in r["tags"] if t.startswith("pulp:repository:")) \
+        == [f"pulp:repository:{r}" for r in repos]
+    assert api.get(f"{href}state_summary/").json() == {
+        "total": 3, "waiting": 0, "skipped": 0, "accepted": 0, "running": 0, "suspended": 0,
+        "finished": 3, "error": 0, "canceled": 0}
+    # Canceling a finished group is a no-op answered 200 null, as for a finished task.
+    deleted = api.delete(href)
+    assert deleted.status_code == 200 and deleted.json() is None
+    assert {t["state"] for t in api.get(href).json()} == {"finished"}
+
+    unknown = f"{API}/task_groups/{uuid.uuid4()}/"
+    for response in (api.get(unknown), api.delete(unknown),
+                     api.get(f"{unknown}state_summary/")):
+        assert_error(response, 404, "PLP0009")
+
+
+def test_task_group_cancel_cancels_waiting_tasks(api, consumers, repo_factory, db):
+    """A group whose tasks cannot start yet (their repositories are reserved by a task that
+    has not finished) is canceled as a whole."""
+    repos = sorted(repo_factory()["id"] for _ in range(2))
+    # Hold each repository's reservation with a fake task: the group's tasks wait behind it.
+    holders = {r: f"holder-{uuid.uuid4().hex[:8]}" for r in repos}
+    held = [f"repository_profile_applicability:{r}" for r in repos]
+    db["reserved_resources"].insert_many(
+        [{"_id": h, "task_id": holders[r], "since": datetime.datetime.now(datetime.timezone.utc)}
+         for h, r in zip(held, repos)])
+    try:
+        group_id = regenerate_in_group(api, repos)
+        href = f"{API}/task_groups/{group_id}/"
+        assert api.get(f"{href}state_summary/").json()["waiting"] == 2
+        assert api.delete(href).json() is None
+        reports = api.get(href).json()
+        assert [r["state"] for r in reports] == ["canceled", "canceled"]
+        summary = api.get(f"{href}state_summary/").json()
+        assert summary["canceled"] == summary["total"] == 2
+    finally:
+        db["reserved_resources"].delete_many({"_id": {"$in": held}})
+
+
+def test_task_group_permissions_follow_the_task_rule(api, repo_factory):
+    from tests.integration.test_users import denied
+    from tests.stack import Api
+
+    repos = sorted(repo_factory()["id"] for _ in range(2))
+    made = []
+
+    def user(*grants):
+        login = f"u-{uuid.uuid4().hex[:8]}"
+        assert api.post(f"{API}/users/", json={"login": login, "password": "pw"}
+                        ).status_code == 201
+        made.append(login)
+        for resource, operation in grants:
+            assert api.post(f"{API}/permissions/actions/grant_to_user/", json={
+                "login": login, "resource": resource, "operations": [operation]}
+            ).status_code == 200
+        return Api(api.base, auth=(login, "pw"))
+
+    try:
+        requester = user(("/v2/repositories/actions/content/regenerate_applicability/",
+                          "CREATE"))
+        group_id = regenerate_in_group(requester, repos)
+        href = f"{API}/task_groups/{group_id}/"
+        assert len(requester.get(href).json()) == 2            # its requester follows it
+        assert requester.get(f"{href}state_summary/").json()["total"] == 2
+        for t in requester.get(href).json():
+            requester.wait_task(t["task_id"])
+        assert requester.delete(href).status_code == 200
+        # Reading one of its repositories is not enough; reading both is.
+        one = user((f"/v2/repositories/{repos[0]}/", "READ"))
+        assert denied(one.get(href)) and denied(one.get(f"{href}state_summary/"))
+        both = user(*[(f"/v2/repositories/{r}/", "READ") for r in repos])
+        assert both.get(href).status_code == 200
+        assert denied(both.delete(href))                       # canceling needs EXECUTE
+        assert denied(both.get(f"{API}/task_groups/{uuid.uuid4()}/"))
+    finally:
+        for login in made:
+            api.delete(f"{API}/users/{login}/")

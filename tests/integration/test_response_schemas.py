@@ -464,8 +464,15 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("POST", "/repositories/actions/content/regenerate_applicability/", 202,
            json={"repo_criteria": {"filters": {"id": bound}}})
     c.wait_tasks()
-    c.call("POST", "/repositories/actions/content/regenerate_applicability/", 202,
-           json={"repo_criteria": {"filters": {"id": bound}}, "parallel": True})
+    group = c.call("POST", "/repositories/actions/content/regenerate_applicability/", 202,
+                   json={"repo_criteria": {"filters": {"id": bound}}, "parallel": True}).json()
+    gpath = f"/task_groups/{group['group_id']}/"
+    listed = c.call("GET", "/task_groups/{group_id}/", 200, gpath).json()
+    c.tasks += [t["task_id"] for t in listed]
+    c.call("GET", "/task_groups/{group_id}/state_summary/", 200, f"{gpath}state_summary/")
+    c.wait_tasks()
+    c.call("DELETE", "/task_groups/{group_id}/", 200, gpath)
+    c.call("GET", "/task_groups/{group_id}/", 404, "/task_groups/no-such-group/")
     c.call("DELETE", "/consumers/{consumer_id}/profiles/{content_type}/", 200, f"{purl}iso/")
     c.call("DELETE", "/consumers/{consumer_id}/", 200, f"/consumers/{consumer}/")
     c.call("DELETE", "/repositories/{repo_id}/", 202, f"/repositories/{bound}/")
