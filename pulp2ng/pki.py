@@ -5,8 +5,8 @@ even while HTTPS is off) ``<state_dir>/pki/``:
 
 * ``ca.crt`` / ``ca.key``: a private CA, the issuer of everything below;
 * ``server.crt`` / ``server.key``: the HTTPS listener's certificate for the bind address
-  (SAN: the host, ``127.0.0.1``, ``::1`` and ``localhost``); issued again when the bind
-  address changes or the certificate nears its end.
+  (SAN: the host, the host of ``[server] public_url``, ``127.0.0.1``, ``::1`` and
+  ``localhost``); issued again when either changes or the certificate nears its end.
 
 Keys are written mode 0600 through a temporary file renamed into place, so a reader never
 sees half a key, and a ``fcntl`` lock serialises creation when several processes start.
@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -177,12 +178,13 @@ class CertificateAuthority:
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
         return builder.sign(self.key, hashes.SHA256())
 
-    def issue_server(self, host: str) -> tuple[bytes, bytes]:
-        """``(key_pem, cert_pem)`` of a server certificate for ``host`` and loopback."""
+    def issue_server(self, host: str, public_host: str | None = None) -> tuple[bytes, bytes]:
+        """``(key_pem, cert_pem)`` of a server certificate for ``host``, ``public_host`` and
+        loopback."""
         key = _new_key()
         cert = self._leaf(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
                           key.public_key(), SERVER_DAYS, ExtendedKeyUsageOID.SERVER_AUTH,
-                          san=server_names(host))
+                          san=server_names(host, public_host))
         return _key_pem(key), cert.public_bytes(serialization.Encoding.PEM)
 
     def issue_login(self, login: str, token: str, days: float,
@@ -214,29 +216,40 @@ class CertificateAuthority:
         return True
 
 
-def server_names(host: str) -> list[x509.GeneralName]:
-    """SAN entries for a listener bound to ``host``: the host, loopback, and for a wildcard
-    bind (``0.0.0.0``, ``::``) the machine's name."""
+def server_names(host: str, public_host: str | None = None) -> list[x509.GeneralName]:
+    """SAN entries for a listener bound to ``host``: the host, loopback, for a wildcard bind
+    (``0.0.0.0``, ``::``) the machine's name, and ``public_host`` (``[server] public_url``'s
+    host: consumers are given ``https://<public host>:<https_port>``, so it must verify)."""
     names: list[x509.GeneralName] = [x509.DNSName("localhost"),
                                      x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                                      x509.IPAddress(ipaddress.ip_address("::1"))]
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-        if host and host != "localhost":
-            names.append(x509.DNSName(host))
-    if ip is not None:
+    for name in (host, public_host):
+        try:
+            ip = ipaddress.ip_address(name or "")
+        except ValueError:
+            if name and name != "localhost" and x509.DNSName(name) not in names:
+                names.append(x509.DNSName(name))
+            continue
         if ip.is_unspecified:
             hostname = socket.gethostname()
-            if hostname and hostname != "localhost":
+            if hostname and hostname != "localhost" and x509.DNSName(hostname) not in names:
                 names.append(x509.DNSName(hostname))
         elif x509.IPAddress(ip) not in names:
             names.append(x509.IPAddress(ip))
     return names
 
 
-def _server_cert_fits(path: Path, ca: CertificateAuthority, host: str) -> bool:
+def _public_url_host(settings) -> str | None:
+    """The host of ``[server] public_url`` (None when unset or unparsable)."""
+    url = (settings.values["server"].get("public_url") or "").strip()
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+
+
+def _server_cert_fits(path: Path, ca: CertificateAuthority, host: str,
+                      public: str | None) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(path.read_bytes())
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -244,7 +257,7 @@ def _server_cert_fits(path: Path, ca: CertificateAuthority, host: str) -> bool:
         return False
     left = cert.not_valid_after_utc - _utcnow()
     return (ca.issued(cert) and left > datetime.timedelta(days=SERVER_RENEW_DAYS)
-            and set(server_names(host)) <= set(san))
+            and set(server_names(host, public)) <= set(san))
 
 
 def ensure_pki(settings) -> PkiPaths:
@@ -253,7 +266,7 @@ def ensure_pki(settings) -> PkiPaths:
     directory = make_private_dir(pki_dir(settings))
     ca_cert, ca_key = directory / "ca.crt", directory / "ca.key"
     server_cert, server_key = directory / "server.crt", directory / "server.key"
-    host = settings.get("server", "host")
+    host, public = settings.get("server", "host"), _public_url_host(settings)
     with _DirLock(directory):
         if ca_cert.exists() and ca_key.exists():
             ca = CertificateAuthority.load(ca_cert, ca_key)
@@ -261,8 +274,8 @@ def ensure_pki(settings) -> PkiPaths:
             ca = CertificateAuthority.create()
             _write(ca_key, _key_pem(ca.key), 0o600)
             _write(ca_cert, ca.cert_pem, 0o644)
-        if not (server_key.exists() and _server_cert_fits(server_cert, ca, host)):
-            key_pem, cert_pem = ca.issue_server(host)
+        if not (server_key.exists() and _server_cert_fits(server_cert, ca, host, public)):
+            key_pem, cert_pem = ca.issue_server(host, public)
             _write(server_key, key_pem, 0o600)
             _write(server_cert, cert_pem + ca.cert_pem, 0o644)  # the chain, leaf first
     server = settings.values["server"]

@@ -108,8 +108,12 @@ class Stack:
 
     def __init__(self, root: Path, db_url: str, *, workers: int = 2, broker_url: str = "",
                  worker_timeout: float = 30, scheduler: bool = False, extra_env=None,
-                 https: bool = False):
+                 https: bool = False, host: str = "127.0.0.1", admin_password: str = "admin"):
+        """``host`` is the API's bind address (``[server] host``), also the address the test
+        reaches it at and the one consumers are given; a non-loopback ``host`` needs an
+        ``admin_password`` other than the default (the API refuses to start otherwise)."""
         self.root = root
+        self.host = host
         self.name = f"t{uuid.uuid4().hex[:10]}"
         self.port = free_port()
         #: The HTTPS listener's port (``https=True``), its CA in ``state/pki/ca.crt``.
@@ -120,7 +124,9 @@ class Stack:
             "PULP2NG_DATABASE_NAME": self.name,
             "PULP2NG_BROKER_URL": broker_url,
             "PULP2NG_BROKER_QUEUE": f"pulp2ng-{self.name}",
+            "PULP2NG_SERVER_HOST": host,
             "PULP2NG_SERVER_PORT": str(self.port),
+            "PULP2NG_AUTH_ADMIN_PASSWORD": admin_password,
             "PULP2NG_STORAGE_DIR": str(root / "storage"),
             "PULP2NG_STORAGE_STATE_DIR": str(root / "state"),
             "PULP2NG_TASKS_WORKER_TIMEOUT": str(worker_timeout),
@@ -133,8 +139,9 @@ class Stack:
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
-        self.api = Api(f"http://127.0.0.1:{self.port}")
-        self.https_base = f"https://127.0.0.1:{self.https_port}" if https else None
+        netloc = f"[{host}]" if ":" in host else host
+        self.api = Api(f"http://{netloc}:{self.port}", auth=("admin", admin_password))
+        self.https_base = f"https://{netloc}:{self.https_port}" if https else None
         self.ca_cert = root / "state" / "pki" / "ca.crt"
         try:
             self._start("api", ["api"])

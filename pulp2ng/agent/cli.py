@@ -4,6 +4,7 @@
     pulp2ng-agent unregister
     pulp2ng-agent bind REPO DISTRIBUTOR      /  unbind REPO DISTRIBUTOR [--force]
     pulp2ng-agent status
+    pulp2ng-agent handler-config [TYPE.KEY [VALUE] | TYPE.KEY --unset]
     pulp2ng-agent run [--root DIR] [--once]
 """
 
@@ -47,6 +48,13 @@ def main(argv=None) -> int:
             p.add_argument("--force", action="store_true",
                            help="delete the binding now, without waiting for the agent")
     sub.add_parser("status", help="registration, server reachability, bindings")
+    hc = sub.add_parser("handler-config",
+                        help="show the handlers' settings, or set/unset one (e.g. ostree.repo)")
+    hc.add_argument("setting", nargs="?", help="TYPE.KEY: a content type and one of its "
+                                               "handler's settings")
+    hc.add_argument("value", nargs="?", help="the new value (a path relative to --root, "
+                                             "or absolute)")
+    hc.add_argument("--unset", action="store_true", help="back to the handler's default")
     run = sub.add_parser("run", help="the agent daemon")
     run.add_argument("--root", type=Path, default=Path("/"),
                      help="handlers write only under this directory (default /)")
@@ -57,7 +65,8 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state = State(args.state_dir or default_state_dir())
     command = {"register": register, "unregister": unregister, "bind": bind,
-               "unbind": unbind, "status": status, "run": run_agent}[args.command]
+               "unbind": unbind, "status": status, "run": run_agent,
+               "handler-config": handler_config}[args.command]
     try:
         return command(state, args)
     except NotRegistered as exc:
@@ -145,6 +154,39 @@ def status(state: State, args) -> int:
         out["error"] = str(exc)
     print(json.dumps(out, indent=2))
     return 0 if out["server_reachable"] else 1
+
+
+def handler_config(state: State, args) -> int:
+    """The daemon hands each handler its section of config.json ``handlers`` (where the pip
+    environment, the OSTree repository, the OCI layout are); this edits it without hand-editing
+    JSON, and refuses settings no installed handler has, so a typo cannot pass unnoticed.
+    The daemon reads it at start: restart it after a change."""
+    config = state.load()
+    current = config.get("handlers") or {}
+    if args.setting is None:
+        print(json.dumps(current, indent=2, sort_keys=True))
+        return 0
+    from pulp2ng.loader import load_handlers
+
+    known = {cls.content_type: cls.default_config for cls in load_handlers().values()}
+    content_type, _, key = args.setting.partition(".")
+    if content_type not in known or key not in known[content_type]:
+        choices = ", ".join(f"{t}.{k}" for t in sorted(known) for k in known[t])
+        print(f"pulp2ng-agent: no handler setting {args.setting!r} (known: {choices})",
+              file=sys.stderr)
+        return 2
+    if args.unset == (args.value is not None):
+        print("pulp2ng-agent: give a value or --unset", file=sys.stderr)
+        return 2
+    section = dict(current.get(content_type) or {})
+    if args.unset:
+        section.pop(key, None)
+    else:
+        section[key] = args.value
+    state.save_handlers({**current, content_type: section} if section else
+                        {t: v for t, v in current.items() if t != content_type})
+    print(f"{args.setting} = {section.get(key, known[content_type][key])!r}")
+    return 0
 
 
 def run_agent(state: State, args) -> int:

@@ -54,6 +54,13 @@ class State:
         _write_private(self.dir / CONFIG, json.dumps(config, indent=2) + "\n")
         return config
 
+    def save_handlers(self, handlers: dict) -> dict:
+        """Replace the ``handlers`` section (each handler's settings) of config.json."""
+        config = self.load()
+        config["handlers"] = handlers
+        _write_private(self.dir / CONFIG, json.dumps(config, indent=2) + "\n")
+        return config
+
     def forget(self) -> None:
         for name in (CONFIG, CERT, CA):
             (self.dir / name).unlink(missing_ok=True)

@@ -66,6 +66,20 @@ def test_the_server_certificate_follows_the_bind_address(tmp_path):
     assert paths.ca_cert.read_bytes() == ca_before  # the CA never changes
 
 
+def test_the_server_certificate_names_the_public_url_host(tmp_path):
+    """Consumers are given https://<public_url host>:<https_port>: it must verify."""
+    paths = pki.ensure_pki(settings_for(tmp_path, host="0.0.0.0",
+                                        public_url="http://pulp.example.com:24817"))
+    assert "pulp.example.com" in _san(paths.server_cert).get_values_for_type(x509.DNSName)
+    first = paths.server_cert.read_bytes()
+    pki.ensure_pki(settings_for(tmp_path, host="0.0.0.0", public_url="https://10.231.7.1/"))
+    ips = _san(paths.server_cert).get_values_for_type(x509.IPAddress)
+    assert ipaddress.ip_address("10.231.7.1") in ips and paths.server_cert.read_bytes() != first
+    kept = paths.server_cert.read_bytes()
+    pki.ensure_pki(settings_for(tmp_path, host="0.0.0.0", public_url="https://10.231.7.1/"))
+    assert paths.server_cert.read_bytes() == kept
+
+
 def test_configured_files_replace_the_generated_ones(tmp_path):
     paths = pki.ensure_pki(settings_for(tmp_path, ssl_cert="/etc/c.pem", ssl_key="/etc/k.pem",
                                         ssl_ca="/etc/ca.pem"))
