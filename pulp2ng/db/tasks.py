@@ -23,8 +23,9 @@ class TaskQueries:
         self.tasks.update_many({"_id": {"$in": task_ids}}, {"$set": {"requested_by": login}})
 
     def list_tasks(self, tags: list[str], projection) -> list[dict]:
-        """Tasks carrying every tag in ``tags`` (all tasks without tags), in queue order."""
-        query = {"tags": {"$all": tags}} if tags else {}
+        """Tasks carrying every tag in ``tags`` (all tasks without tags), in queue order;
+        as in Pulp 2, not the tasks of a task group (``task_groups/<id>/`` lists those)."""
+        query = {"group_id": None, **({"tags": {"$all": tags}} if tags else {})}
         return list(self.tasks.find(query, projection).sort("seq", 1))
 
     def group_tasks(self, group_id: str, projection) -> list[dict]:

@@ -359,6 +359,10 @@ def test_task_group_endpoints(api, consumers, repo_factory, db):
     assert {t["state"] for t in finished} == {"finished"}
     assert sorted(t for r in finished for t in r["tags"] if t.startswith("pulp:repository:")) \
         == [f"pulp:repository:{r}" for r in repos]
+    # As in Pulp 2, tasks/ lists no task of a group, even by its tags.
+    ids = {t["task_id"] for t in finished}
+    assert not ids & {t["task_id"] for t in api.get(f"{API}/tasks/").json()}
+    assert api.get(f"{API}/tasks/", params={"tag": f"pulp:repository:{repos[0]}"}).json() == []
     assert api.get(f"{href}state_summary/").json() == {
         "total": 3, "waiting": 0, "skipped": 0, "accepted": 0, "running": 0, "suspended": 0,
         "finished": 3, "error": 0, "canceled": 0}
