@@ -181,8 +181,18 @@ def association(assoc: dict, unit_doc: dict | None, fields: list | None = None) 
 
 
 def schedule(doc: dict) -> dict:
-    """A sync (per importer) or publish (per distributor) schedule."""
-    if doc["kind"] == "sync":
+    """A sync (per importer), publish (per distributor) or content action (per consumer)
+    schedule."""
+    kwargs = {"overrides": mask_secrets(doc.get("override_config")),
+              "scheduled_call_id": doc["_id"]}
+    if doc["kind"] == "content":
+        base = f"{API}/consumers/{doc['consumer_id']}/schedules/content/{doc['action']}/"
+        task, args = f"pulp2ng.agent.{doc['action']}", [doc["consumer_id"]]
+        resource = f"pulp:consumer:{doc['consumer_id']}"
+        kwargs = {"units": doc.get("units") or [],
+                  "options": mask_secrets(doc.get("options")),
+                  "scheduled_call_id": doc["_id"]}
+    elif doc["kind"] == "sync":
         base = (f"{API}/repositories/{doc['repo_id']}/importers/"
                 f"{doc['importer_type_id']}/schedules/sync/")
         task, args = "pulp2ng.tasks.repository.sync", [doc["repo_id"]]
@@ -194,9 +204,7 @@ def schedule(doc: dict) -> dict:
         resource = f"pulp:distributor:{doc['repo_id']}:{doc['distributor_id']}"
     return jsonable({
         "_id": doc["_id"], "_href": f"{base}{doc['_id']}/", "schedule": doc["schedule"],
-        "task": task, "args": args,
-        "kwargs": {"overrides": mask_secrets(doc.get("override_config")),
-                   "scheduled_call_id": doc["_id"]},
+        "task": task, "args": args, "kwargs": kwargs,
         "resource": resource, "enabled": doc["enabled"],
         "failure_threshold": doc.get("failure_threshold"),
         "consecutive_failures": doc.get("consecutive_failures", 0),

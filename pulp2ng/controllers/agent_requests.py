@@ -182,9 +182,16 @@ def complete(platform, consumer_id: str, task_id: str, body) -> dict:
             continue
         platform.store.add_consumer_event(consumer_id, "unit_profile_changed",
                                           {"content_type": content_type})
-    if written:
+    if written:  # a result after an expiry or a cancel changes no schedule's count
+        _scheduled_outcome(platform, doc, succeeded)
         registry.task_completed(platform, task_id)
     return platform.store.find_task(task_id, {"kwargs": 0, "agent_request": 0})
+
+
+def _scheduled_outcome(platform, doc: dict, succeeded: bool) -> None:
+    """A request a consumer schedule fired counts for it, like a scheduled sync's task."""
+    if doc.get("scheduled_call_id"):
+        registry.scheduled_outcome(platform, doc["scheduled_call_id"], succeeded)
 
 
 def _record_outcome(platform, consumer_id: str, doc: dict, succeeded: bool) -> None:
@@ -219,6 +226,7 @@ def expire_leases(platform) -> int:
                 "state": "error", "error": error.to_dict(),
                 **completion_fields(platform.settings)}, lease=doc["agent_lease_until"]):
             _record_outcome(platform, consumer_id, doc, False)
+            _scheduled_outcome(platform, doc, False)
             registry.task_completed(platform, doc["_id"])
             count += 1
     if count:

@@ -150,17 +150,34 @@ def content_action(platform, consumer_id: str, action: str, body) -> CallReport:
     missing = [k for k in ("units", "options") if k not in body]
     if missing:
         raise MissingValue(missing)
-    units, options = body["units"], body["options"]
+    units, options = check_units(body["units"]), check_options(body["options"])
+    get_consumer(platform, consumer_id)
+    return CallReport(spawned_tasks=[request_content_action(platform, consumer_id, action,
+                                                            units, options)])
+
+
+def check_units(units) -> list:
+    """The ``units`` of a content action (or of its schedule): ``[{type_id, unit_key}]``."""
     if not isinstance(units, list) or not all(
             isinstance(u, dict) and isinstance(u.get("type_id"), str)
             and isinstance(u.get("unit_key"), dict) for u in units):
         raise InvalidValue(["units"], "units must be a list of {type_id, unit_key}")
+    return units
+
+
+def check_options(options) -> dict:
     if not isinstance(options, dict):
         raise InvalidValue(["options"], "options must be an object")
-    get_consumer(platform, consumer_id)
-    task_id = request_agent(platform, consumer_id, action, {"units": units, "options": options},
-                            [tags.consumer(consumer_id), tags.action(f"unit_{action}")])
-    return CallReport(spawned_tasks=[task_id])
+    return options
+
+
+def request_content_action(platform, consumer_id: str, action: str, units: list,
+                           options: dict, scheduled_call_id: str | None = None) -> str:
+    """The agent request of a content action, from the API or a consumer schedule firing;
+    returns its task id."""
+    return request_agent(platform, consumer_id, action, {"units": units, "options": options},
+                         [tags.consumer(consumer_id), tags.action(f"unit_{action}")],
+                         scheduled_call_id=scheduled_call_id)
 
 
 def unbind_repository(platform, repo_id: str, distributor_id: str | None = None

@@ -81,10 +81,12 @@ def update_consumer(platform, consumer_id: str, body) -> dict:
 
 
 def unregister_consumer(platform, consumer_id: str, originator: str | None) -> None:
-    """Delete the consumer with its bindings; its certificate stops working at once."""
+    """Delete the consumer with its bindings and schedules; its certificate stops working at
+    once."""
     get_consumer(platform, consumer_id)
     if not platform.store.delete_consumer(consumer_id):
         raise MissingResource(consumer=consumer_id)
+    platform.store.delete_consumer_schedules(consumer_id)
     platform.store.add_consumer_event(consumer_id, "consumer_unregistered", None, originator)
 
 

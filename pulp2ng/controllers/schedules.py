@@ -1,10 +1,12 @@
-"""Sync schedules per importer and publish schedules per distributor.
+"""Sync schedules per importer, publish schedules per distributor, and content action
+schedules (install, update, uninstall) per consumer: one mechanism for all three.
 
 A schedule is an ISO-8601 interval ``[R<n>/][<start>/]<duration>``. The scheduler claims a
 due schedule with one atomic update (its ``next_run`` must still be the one it read), so
 several schedulers never fire the same run twice; the claimed run goes through the normal
-dispatch path. Task outcomes feed ``consecutive_failures``; reaching ``failure_threshold``
-disables the schedule.
+dispatch path (a content action: the same agent request as the API's). Task outcomes (an
+agent request's: the agent's result) feed ``consecutive_failures``; reaching
+``failure_threshold`` disables the schedule.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ import re
 import uuid
 
 from pulp2ng import representations as rep
+from pulp2ng.controllers.bindings import (
+    CONTENT_ACTIONS,
+    check_options,
+    check_units,
+    request_content_action,
+)
+from pulp2ng.controllers.consumers import get_consumer
 from pulp2ng.db.store import UTC, now
-from pulp2ng.errors import InvalidValue, MissingResource
+from pulp2ng.errors import InvalidValue, MissingResource, MissingValue
 
 _DURATION = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -66,9 +75,14 @@ def _next_after(first_run: dt.datetime, interval: dt.timedelta, moment: dt.datet
 
 
 # -- API --------------------------------------------------------------------------------------
+#
+# Every function takes the schedule's ``owner``: the fields that tie it to an importer, a
+# distributor or a consumer's content action (from :func:`repository_owner` or
+# :func:`consumer_owner`, which raise MissingResource for an unknown one).
 
 
-def _owner(platform, repo_id, kind, owner_id) -> dict:
+def repository_owner(platform, repo_id, kind, owner_id) -> dict:
+    """The owner of a sync (``owner_id``: importer type) or publish (distributor) schedule."""
     platform.store.get_repository(repo_id)
     if kind == "sync":
         platform.store.get_importer(repo_id, owner_id)
@@ -77,12 +91,25 @@ def _owner(platform, repo_id, kind, owner_id) -> dict:
     return {"repo_id": repo_id, "kind": "publish", "distributor_id": owner_id}
 
 
-def _validate_fields(body: dict) -> dict:
+def consumer_owner(platform, consumer_id, action) -> dict:
+    """The owner of a schedule of ``install``/``update``/``uninstall`` on a consumer."""
+    if action not in CONTENT_ACTIONS:
+        raise MissingResource(action=action)
+    get_consumer(platform, consumer_id)
+    return {"consumer_id": consumer_id, "kind": "content", "action": action}
+
+
+def _validate_fields(body: dict, kind: str) -> dict:
     fields = {}
     if "schedule" in body:
         parse_interval(body["schedule"])
         fields["schedule"] = body["schedule"]
-    if "override_config" in body:
+    if kind == "content":
+        if "units" in body:
+            fields["units"] = check_units(body["units"])
+        if "options" in body:
+            fields["options"] = check_options(body["options"] or {})
+    elif "override_config" in body:
         if body["override_config"] is not None and not isinstance(body["override_config"], dict):
             raise InvalidValue(["override_config"], "override_config must be an object")
         fields["override_config"] = body["override_config"] or {}
@@ -99,18 +126,23 @@ def _validate_fields(body: dict) -> dict:
     return fields
 
 
-def create_schedule(platform, repo_id, kind, owner_id, body: dict) -> dict:
-    owner = _owner(platform, repo_id, kind, owner_id)
-    fields = _validate_fields(body)
-    if "override_config" in fields:  # kept for every run: secrets sealed
-        fields["override_config"] = platform.secrets.seal(fields["override_config"])
+def create_schedule(platform, owner: dict, body: dict) -> dict:
+    body = body if isinstance(body, dict) else {}
+    missing = [k for k in ("schedule", *(("units",) if owner["kind"] == "content" else ()))
+               if k not in body]
+    if missing:
+        raise MissingValue(missing)
+    fields = _validate_fields(body, owner["kind"])
     interval, start, runs = parse_interval(fields["schedule"])
     created = now()
     first_run = start or created
+    defaults = {"units": [], "options": {}} if owner["kind"] == "content" else \
+        {"override_config": {}}
     doc = {
-        "_id": uuid.uuid4().hex, **owner, "override_config": {}, "failure_threshold": None,
-        "enabled": True, **fields, "consecutive_failures": 0, "remaining_runs": runs,
-        "first_run": first_run, "next_run": _next_after(first_run, interval, created)
+        "_id": uuid.uuid4().hex, **owner, **defaults, "failure_threshold": None,
+        "enabled": True, **_sealed(platform, fields), "consecutive_failures": 0,
+        "remaining_runs": runs, "first_run": first_run,
+        "next_run": _next_after(first_run, interval, created)
         if start and start < created else first_run,
         "last_run_at": None, "total_run_count": 0, "last_updated": created.timestamp(),
     }
@@ -118,24 +150,21 @@ def create_schedule(platform, repo_id, kind, owner_id, body: dict) -> dict:
     return doc
 
 
-def list_schedules(platform, repo_id, kind, owner_id) -> list[dict]:
-    owner = _owner(platform, repo_id, kind, owner_id)
+def list_schedules(platform, owner: dict) -> list[dict]:
     return platform.store.list_schedules(owner)
 
 
-def get_schedule(platform, repo_id, kind, owner_id, schedule_id) -> dict:
-    owner = _owner(platform, repo_id, kind, owner_id)
+def get_schedule(platform, owner: dict, schedule_id) -> dict:
     doc = platform.store.find_schedule(schedule_id, owner)
     if doc is None:
         raise MissingResource(schedule=schedule_id)
     return doc
 
 
-def update_schedule(platform, repo_id, kind, owner_id, schedule_id, body: dict) -> dict:
-    doc = get_schedule(platform, repo_id, kind, owner_id, schedule_id)
-    fields = _validate_fields(body)
-    if "override_config" in fields:  # kept for every run: secrets sealed
-        fields["override_config"] = platform.secrets.seal(fields["override_config"])
+def update_schedule(platform, owner: dict, schedule_id, body: dict) -> dict:
+    doc = get_schedule(platform, owner, schedule_id)
+    fields = _sealed(platform, _validate_fields(body if isinstance(body, dict) else {},
+                                                owner["kind"]))
     if "schedule" in fields:
         interval, start, runs = parse_interval(fields["schedule"])
         first_run = start or now()
@@ -148,9 +177,18 @@ def update_schedule(platform, repo_id, kind, owner_id, schedule_id, body: dict) 
     return platform.store.find_schedule(doc["_id"])
 
 
-def delete_schedule(platform, repo_id, kind, owner_id, schedule_id) -> None:
-    doc = get_schedule(platform, repo_id, kind, owner_id, schedule_id)
+def delete_schedule(platform, owner: dict, schedule_id) -> None:
+    doc = get_schedule(platform, owner, schedule_id)
     platform.store.delete_schedule(doc["_id"])
+
+
+def _sealed(platform, fields: dict) -> dict:
+    """Kept for every run: the secrets of overrides and of a content action's options are
+    sealed (the agent receives its request's options opened)."""
+    for name in ("override_config", "options"):
+        if name in fields:
+            fields[name] = platform.secrets.seal(fields[name])
+    return fields
 
 
 representation = rep.schedule  # the JSON shape lives in pulp2ng.representations
@@ -179,7 +217,13 @@ def fire_due(platform) -> list[str]:
         if not platform.store.claim_schedule_run(doc, changes):
             continue  # another scheduler fired it
         try:
-            if doc["kind"] == "sync":
+            if doc["kind"] == "content":
+                get_consumer(platform, doc["consumer_id"])  # unregistered meanwhile: dropped
+                fired.append(request_content_action(
+                    platform, doc["consumer_id"], doc["action"], doc.get("units") or [],
+                    platform.secrets.open(doc.get("options") or {}),
+                    scheduled_call_id=doc["_id"]))
+            elif doc["kind"] == "sync":
                 fired.append(queue_sync(platform, doc["repo_id"], doc.get("override_config"),
                                         scheduled_call_id=doc["_id"]))
             else:

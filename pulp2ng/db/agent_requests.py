@@ -55,7 +55,8 @@ class AgentRequestQueries:
         """Running requests whose lease ended before ``moment``."""
         return list(self.tasks.find({**_AGENT, "state": "running",
                                      "agent_lease_until": {"$lt": moment}},
-                                    {"_id": 1, "agent_request": 1, "agent_lease_until": 1}))
+                                    {"_id": 1, "agent_request": 1, "agent_lease_until": 1,
+                                     "scheduled_call_id": 1}))
 
     def finish_agent_request(self, task_id: str, update: dict, lease=None) -> bool:
         """Write a running request's final state; with ``lease``, only if its lease is still

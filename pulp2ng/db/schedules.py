@@ -10,7 +10,8 @@ class ScheduleQueries:
         self.schedules.insert_one(doc)
 
     def list_schedules(self, owner: dict) -> list[dict]:
-        """The schedules of an importer or distributor (``owner`` fields), oldest first."""
+        """The schedules of an importer, a distributor or a consumer's content action (``owner``
+        fields), oldest first."""
         return list(self.schedules.find(owner).sort("first_run", 1))
 
     def find_schedule(self, schedule_id: str, owner: dict | None = None) -> dict | None:
@@ -30,6 +31,9 @@ class ScheduleQueries:
 
     def delete_publish_schedules(self, repo_id: str, distributor_id: str) -> None:
         self.schedules.delete_many({"repo_id": repo_id, "distributor_id": distributor_id})
+
+    def delete_consumer_schedules(self, consumer_id: str) -> None:
+        self.schedules.delete_many({"consumer_id": consumer_id})
 
     def due_schedules(self, moment):
         """Enabled schedules whose ``next_run`` is at or before ``moment`` (a cursor)."""

@@ -15,9 +15,11 @@ AGENT = "agent"
 
 
 def request_agent(platform, consumer_id: str, action: str, payload: dict,
-                  tags: list[str]) -> str:
-    """Queue ``action`` for the consumer's agent; returns the task id."""
+                  tags: list[str], scheduled_call_id: str | None = None) -> str:
+    """Queue ``action`` for the consumer's agent; returns the task id. A request fired by a
+    consumer schedule names it (``scheduled_call_id``): its outcome counts for the schedule."""
     return insert_waiting_task(
         platform, f"pulp2ng.agent.{action}", tags, worker_name=AGENT,
         agent_request={"consumer_id": consumer_id, "action": action,
-                       "payload": platform.secrets.seal(payload)})
+                       "payload": platform.secrets.seal(payload)},
+        scheduled_call_id=scheduled_call_id)

@@ -43,6 +43,8 @@ from pulp2ng.server.schemas.repositories import (  # noqa: F401
     UnitSearchSchema,
 )
 from pulp2ng.server.schemas.schedules import (  # noqa: F401
+    ContentScheduleCreateSchema,
+    ContentScheduleUpdateSchema,
     ScheduleCreateSchema,
     ScheduleSchema,
     ScheduleUpdateSchema,

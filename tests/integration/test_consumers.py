@@ -216,6 +216,19 @@ def test_a_consumer_certificate_reaches_only_its_own_resources(https_stack, tmp_
 
     assert session.get(f"{base}/consumers/{me}/").json()["id"] == me
     assert session.get(f"{base}/consumers/{me}/bindings/").json() == []
+    # Its own content schedules too, and not another consumer's.
+    mine_scheduled = session.request(
+        "POST", f"{base}/consumers/{me}/schedules/content/install/",
+        json={"schedule": "2030-01-01T00:00:00Z/P1D", "units": []})
+    assert mine_scheduled.status_code == 201, mine_scheduled.text
+    assert session.get(mine_scheduled.json()["_href"].replace(API, base, 1)).json()[
+        "_id"] == mine_scheduled.json()["_id"]
+    other_scheduled = api.post(
+        f"{API}/consumers/{other['consumer']['id']}/schedules/content/install/",
+        json={"schedule": "2030-01-01T00:00:00Z/P1D", "units": []}).json()
+    assert denied(session.get(
+        f"{base}/consumers/{other['consumer']['id']}/schedules/content/install/"))
+    assert denied(session.request("DELETE", other_scheduled["_href"].replace(API, base, 1)))
     assert denied(session.get(f"{base}/consumers/{other['consumer']['id']}/"))
     assert denied(session.get(f"{base}/consumers/"))
     assert denied(session.get(f"{base}/repositories/"))

@@ -431,6 +431,18 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("POST", "/consumers/{consumer_id}/agent/requests/{task_id}/", 404,
            f"/consumers/{consumer}/agent/requests/no-such-task/", json={"succeeded": True})
     c.call("GET", "/consumers/{consumer_id}/history/", 200, f"/consumers/{consumer}/history/")
+    sbase = "/consumers/{consumer_id}/schedules/content/{action}/"
+    sreal = f"/consumers/{consumer}/schedules/content/install/"
+    scheduled = c.call("POST", sbase, 201, sreal, json={
+        "schedule": "2030-01-01T00:00:00Z/PT24H", "options": {"k": 1},
+        "units": [{"type_id": "iso", "unit_key": {"name": "a"}}]}).json()
+    c.call("POST", sbase, 400, sreal, json={"schedule": "PT1H", "units": "a"})
+    c.call("GET", sbase, 200, sreal)
+    sitem = sbase + "{schedule_id}/"
+    c.call("GET", sitem, 200, f"{sreal}{scheduled['_id']}/")
+    c.call("GET", sitem, 404, f"{sreal}no-such-schedule/")
+    c.call("PUT", sitem, 200, f"{sreal}{scheduled['_id']}/", json={"enabled": False})
+    c.call("DELETE", sitem, 200, f"{sreal}{scheduled['_id']}/")
     # Agent requests wait for an agent that never comes: validated as waiting, then canceled.
     for task_id in c.tasks:
         c.validate("GET", "/tasks/{task_id}/", api.get(f"{API}/tasks/{task_id}/"))
