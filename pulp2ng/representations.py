@@ -275,6 +275,21 @@ def repo_group(doc: dict) -> dict:
     })
 
 
+def consumer_group(doc: dict) -> dict:
+    """A consumer group (Pulp 2's ``consumer_groups`` collection)."""
+    return jsonable({
+        "_href": f"{API}/consumer_groups/{doc['_id']}/",
+        "_id": {"$oid": doc["_id"]},
+        "_ns": "consumer_groups",
+        "id": doc["_id"],
+        "display_name": doc.get("display_name"),
+        "description": doc.get("description"),
+        "consumer_ids": list(doc.get("consumer_ids") or []),
+        "notes": doc.get("notes") or {},
+        "scratchpad": doc.get("scratchpad"),
+    })
+
+
 def group_distributor(dist: dict) -> dict:
     """A group distributor (Pulp 2's ``repo_group_distributors``)."""
     return jsonable({

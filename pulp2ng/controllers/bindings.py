@@ -62,47 +62,103 @@ def binding_details(platform, binding: dict) -> dict:
                             binding.get("binding_config") or {})
 
 
-def bind(platform, consumer_id: str, body) -> tuple[CallReport, dict]:
-    """Bind; returns the call report and the binding (202 with an agent request when
-    ``notify_agent``, else 200 with the binding as ``result``)."""
+def _bind_request(body) -> dict:
+    """The checked fields of a bind request."""
     known_fields(body, _BIND_FIELDS, "binding")
     missing = [k for k in ("repo_id", "distributor_id") if not body.get(k)]
     if missing:
         raise MissingValue(missing)
-    repo_id, distributor_id = body["repo_id"], body["distributor_id"]
     notify = body.get("notify_agent", True)
     if not isinstance(notify, bool):
         raise InvalidValue(["notify_agent"], "notify_agent must be a boolean")
-    binding_config, options = _object(body, "binding_config"), _object(body, "options")
-    get_consumer(platform, consumer_id)
-    distributor = platform.store.get_distributor(repo_id, distributor_id)
-    binding = {"_id": binding_id(consumer_id, repo_id, distributor_id),
-               "consumer_id": consumer_id, "repo_id": repo_id,
-               "distributor_id": distributor_id,
-               "type_id": distributor["distributor_type_id"], "notify_agent": notify,
-               "binding_config": binding_config}
-    details = binding_details(platform, binding)  # a distributor refusing: nothing stored
-    binding = platform.store.upsert_binding(binding)
+    return {"repo_id": body["repo_id"], "distributor_id": body["distributor_id"],
+            "notify_agent": notify, "binding_config": _object(body, "binding_config"),
+            "options": _object(body, "options")}
+
+
+def _bind_target(platform, request: dict) -> tuple[dict, dict]:
+    """The distributor bound to and what its consumers' agents receive; raises before
+    anything is stored when either is missing or the distributor refuses."""
+    distributor = platform.store.get_distributor(request["repo_id"],
+                                                 request["distributor_id"])
+    details = consumer_payload(platform, request["repo_id"], request["distributor_id"],
+                               request["binding_config"])
+    return distributor, details
+
+
+def _bind(platform, consumer_id: str, request: dict, distributor: dict, details: dict
+          ) -> tuple[str | None, dict]:
+    """Store the binding; returns the agent request's task id (None without
+    ``notify_agent``) and the binding."""
+    repo_id, distributor_id = request["repo_id"], request["distributor_id"]
+    binding = platform.store.upsert_binding({
+        "_id": binding_id(consumer_id, repo_id, distributor_id),
+        "consumer_id": consumer_id, "repo_id": repo_id, "distributor_id": distributor_id,
+        "type_id": distributor["distributor_type_id"],
+        "notify_agent": request["notify_agent"],
+        "binding_config": request["binding_config"]})
     platform.store.add_consumer_event(consumer_id, "repo_bound",
                                       {"repo_id": repo_id, "distributor_id": distributor_id})
-    if not notify:
-        return CallReport(result=binding), binding
+    if not request["notify_agent"]:
+        return None, binding
     task_id = _request(platform, binding, "bind", {**_agent_binding(binding, details),
-                                                   "options": options})
+                                                   "options": request["options"]})
+    return task_id, binding
+
+
+def bind(platform, consumer_id: str, body) -> tuple[CallReport, dict]:
+    """Bind; returns the call report and the binding (202 with an agent request when
+    ``notify_agent``, else 200 with the binding as ``result``)."""
+    request = _bind_request(body)
+    get_consumer(platform, consumer_id)
+    task_id, binding = _bind(platform, consumer_id, request, *_bind_target(platform, request))
+    if task_id is None:
+        return CallReport(result=binding), binding
     return CallReport(spawned_tasks=[task_id]), binding
+
+
+def bind_consumers(platform, consumer_ids: list[str], body) -> CallReport:
+    """Bind every one of ``consumer_ids`` alike (a consumer group's bind): the request and
+    the distributor are checked once, before any consumer is bound. The report spawns one
+    agent request per consumer (none without ``notify_agent``)."""
+    request = _bind_request(body)
+    distributor, details = _bind_target(platform, request)
+    spawned = []
+    for consumer_id in consumer_ids:
+        task_id, _ = _bind(platform, consumer_id, request, distributor, details)
+        if task_id is not None:
+            spawned.append(task_id)
+    return CallReport(spawned_tasks=spawned)
+
+
+def _unbind_request(body) -> tuple[bool, dict]:
+    body = body if isinstance(body, dict) else {}
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise InvalidValue(["force"], "force must be a boolean")
+    return force, _object(body, "options")
 
 
 def unbind(platform, consumer_id: str, repo_id: str, distributor_id: str, body) -> CallReport:
     """Unbind: deleted now without an agent to tell (or with ``force``), else marked deleted
     until the agent confirms."""
-    body = body if isinstance(body, dict) else {}
-    force = body.get("force", False)
-    if not isinstance(force, bool):
-        raise InvalidValue(["force"], "force must be a boolean")
-    options = _object(body, "options")
+    force, options = _unbind_request(body)
     get_consumer(platform, consumer_id)
     binding = get_binding(platform, consumer_id, repo_id, distributor_id)
     return CallReport(spawned_tasks=_unbind(platform, binding, force, options))
+
+
+def unbind_consumers(platform, consumer_ids: list[str], repo_id: str, distributor_id: str,
+                     body) -> CallReport:
+    """Unbind those of ``consumer_ids`` bound to the distributor (a consumer group's unbind);
+    a binding already waiting for its agent's unbind is left to it unless ``force``d."""
+    force, options = _unbind_request(body)
+    platform.store.get_distributor(repo_id, distributor_id)
+    spawned = []
+    for binding in platform.store.find_bindings_of(consumer_ids, repo_id, distributor_id):
+        if force or not binding.get("deleted"):
+            spawned += _unbind(platform, binding, force, options)
+    return CallReport(spawned_tasks=spawned)
 
 
 def _unbind(platform, binding: dict, force: bool, options: dict) -> list[str]:
@@ -143,17 +199,14 @@ def _agent_binding(binding: dict, details: dict) -> dict:
                         "binding_config": binding.get("binding_config") or {}}}
 
 
-def content_action(platform, consumer_id: str, action: str, body) -> CallReport:
-    """``install``/``update``/``uninstall`` units on the consumer: an agent request."""
+def _content_request(body) -> tuple[list, dict]:
+    """The checked ``units`` and ``options`` of a content action."""
     if not isinstance(body, dict):
         raise InvalidValue(["body"], "the request must be a JSON object")
     missing = [k for k in ("units", "options") if k not in body]
     if missing:
         raise MissingValue(missing)
-    units, options = check_units(body["units"]), check_options(body["options"])
-    get_consumer(platform, consumer_id)
-    return CallReport(spawned_tasks=[request_content_action(platform, consumer_id, action,
-                                                            units, options)])
+    return check_units(body["units"]), check_options(body["options"])
 
 
 def check_units(units) -> list:
@@ -173,11 +226,28 @@ def check_options(options) -> dict:
 
 def request_content_action(platform, consumer_id: str, action: str, units: list,
                            options: dict, scheduled_call_id: str | None = None) -> str:
-    """The agent request of a content action, from the API or a consumer schedule firing;
-    returns its task id."""
+    """The agent request of a content action, from the API, a consumer group or a consumer
+    schedule firing; returns its task id."""
     return request_agent(platform, consumer_id, action, {"units": units, "options": options},
                          [tags.consumer(consumer_id), tags.action(f"unit_{action}")],
                          scheduled_call_id=scheduled_call_id)
+
+
+def content_action(platform, consumer_id: str, action: str, body) -> CallReport:
+    """``install``/``update``/``uninstall`` units on the consumer: an agent request."""
+    units, options = _content_request(body)
+    get_consumer(platform, consumer_id)
+    return CallReport(spawned_tasks=[request_content_action(platform, consumer_id, action,
+                                                            units, options)])
+
+
+def content_action_consumers(platform, consumer_ids: list[str], action: str, body
+                             ) -> CallReport:
+    """The same content action on every one of ``consumer_ids`` (a consumer group's): one
+    agent request each."""
+    units, options = _content_request(body)
+    return CallReport(spawned_tasks=[request_content_action(platform, c, action, units,
+                                                            options) for c in consumer_ids])
 
 
 def unbind_repository(platform, repo_id: str, distributor_id: str | None = None

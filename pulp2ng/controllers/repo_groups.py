@@ -11,13 +11,12 @@ import re
 import uuid
 
 from pulp2ng import representations as rep
+from pulp2ng.controllers import groups
 from pulp2ng.controllers.plugin_calls import transfer_repo
 from pulp2ng.db.common import check_keys
-from pulp2ng.db.criteria import parse_criteria
-from pulp2ng.db.errors import DuplicateKeyError
-from pulp2ng.db.store import key_updates, now
+from pulp2ng.db.groups import REPO_GROUPS
+from pulp2ng.db.store import now
 from pulp2ng.errors import (
-    DuplicateResource,
     InvalidValue,
     MissingResource,
     MissingValue,
@@ -41,48 +40,18 @@ def resource(group_id: str) -> str:
     return f"repository_group:{group_id}"
 
 
-def _text(body: dict, key: str):
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidValue([key], f"{key} must be a string")
-    return value
-
-
-def _notes(value, field: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidValue([field], "notes must be an object")
-    check_keys(value, field)
-    return value
-
-
 # -- groups -----------------------------------------------------------------------------------
 
 
 def create_group(platform, body: dict) -> dict:
     """Create a group with its members and distributors (Pulp 2: 201, synchronous)."""
-    group_id = body.get("id")
-    if not isinstance(group_id, str) or not GROUP_ID.match(group_id):
-        raise InvalidValue(["id"], "id must match ^[\\-_A-Za-z0-9]+$")
-    repo_ids = body.get("repo_ids") or []
-    if not isinstance(repo_ids, list) or not all(isinstance(r, str) for r in repo_ids):
-        raise InvalidValue(["repo_ids"], "repo_ids must be a list of repository ids")
-    missing = [r for r in repo_ids if not platform.store.repository_exists(r)]
+    group = groups.new_group(REPO_GROUPS, body, GROUP_ID)
+    missing = [r for r in group["repo_ids"] if not platform.store.repository_exists(r)]
     if missing:
         raise MissingResource(repositories=missing)
     specs = body.get("distributors") or []
     if not isinstance(specs, list):
         raise InvalidValue(["distributors"], "distributors must be a list")
-    group = {
-        "_id": group_id,
-        "display_name": _text(body, "display_name"),
-        "description": _text(body, "description"),
-        "repo_ids": list(dict.fromkeys(repo_ids)),
-        "notes": _notes(body.get("notes"), "notes"),
-        "scratchpad": None,
-        "created": now(),
-    }
     dists = []
     for i, spec in enumerate(specs):
         if not isinstance(spec, dict):
@@ -91,78 +60,49 @@ def create_group(platform, body: dict) -> dict:
     ids = [d["id"] for d in dists]
     if len(ids) != len(set(ids)):
         raise InvalidValue(["distributors"], "distributor ids must be unique")
-    try:
-        platform.store.insert_repo_group(group)
-    except DuplicateKeyError:
-        raise DuplicateResource(group_id) from None
+    groups.insert_group(platform, REPO_GROUPS, group)
     for doc in dists:
         platform.store.save_group_distributor(doc)
     return group
 
 
 def list_groups(platform):
-    return platform.store.list_repo_groups()
+    return platform.store.list_groups(REPO_GROUPS)
 
 
 def search_groups(platform, criteria):
     """Groups matching parsed criteria (field names as the API shows them)."""
-    return platform.store.search_repo_groups(criteria.renamed({"id": "_id"}))
+    return platform.store.search_groups(REPO_GROUPS, criteria.renamed({"id": "_id"}))
 
 
 def get_group(platform, group_id: str) -> dict:
-    return platform.store.get_repo_group(group_id)
+    return platform.store.get_group(REPO_GROUPS, group_id)
 
 
 def update_group(platform, group_id: str, body: dict) -> dict:
     """``display_name``, ``description`` replaced; ``notes`` merged (null removes a key)."""
-    platform.store.get_repo_group(group_id)
-    ops: dict = {}
-    if body.get("notes") is not None:
-        ops = key_updates("notes", _notes(body["notes"], "notes"))
-    for key in ("display_name", "description"):
-        if key in body:
-            ops.setdefault("$set", {})[key] = _text(body, key)
-    if ops and not platform.store.update_repo_group(group_id, ops):
-        raise MissingResource(repo_group=group_id)
-    return platform.store.get_repo_group(group_id)
+    return groups.update_group(platform, REPO_GROUPS, group_id, body)
 
 
 def delete_group(platform, group_id: str) -> None:
     """Delete the group and its distributors, taking their published trees down."""
-    group = platform.store.get_repo_group(group_id)
+    group = get_group(platform, group_id)
     for dist in platform.store.find_group_distributors(group_id):
         _take_down(platform, group, dist)
-    platform.store.delete_repo_group(group_id)
-
-
-def _member_ids(platform, body: dict) -> list[str]:
-    if not isinstance(body, dict) or body.get("criteria") is None:
-        raise MissingValue(["criteria"])
-    criteria = parse_criteria(body["criteria"]).renamed({"id": "_id"})
-    return platform.store.existing_repository_ids(criteria)
+    platform.store.delete_group_distributors(group_id)
+    platform.store.delete_group(REPO_GROUPS, group_id)
 
 
 def associate(platform, group_id: str, body: dict) -> list[str]:
     """Add the repositories matching repository ``criteria``; returns the group's members."""
-    platform.store.get_repo_group(group_id)
-    matched = _member_ids(platform, body)
-    if matched:
-        platform.store.add_group_members(group_id, matched)
-    return platform.store.get_repo_group(group_id).get("repo_ids") or []
+    return groups.change_members(platform, REPO_GROUPS, group_id, body,
+                                 platform.store.existing_repository_ids, add=True)
 
 
 def unassociate(platform, group_id: str, body: dict) -> list[str]:
     """Remove the repositories matching repository ``criteria``; returns the members left."""
-    platform.store.get_repo_group(group_id)
-    matched = _member_ids(platform, body)
-    if matched:
-        platform.store.remove_group_members(group_id, matched)
-    return platform.store.get_repo_group(group_id).get("repo_ids") or []
-
-
-def remove_repository_from_groups(platform, repo_id: str) -> None:
-    """A deleted repository leaves every group."""
-    platform.store.remove_repository_from_groups(repo_id)
+    return groups.change_members(platform, REPO_GROUPS, group_id, body,
+                                 platform.store.existing_repository_ids, add=False)
 
 
 # -- group distributors -------------------------------------------------------------------------
@@ -228,18 +168,18 @@ def _new_distributor(platform, group: dict, spec: dict) -> dict:
 
 
 def list_distributors(platform, group_id: str) -> list[dict]:
-    platform.store.get_repo_group(group_id)
+    get_group(platform, group_id)
     return platform.store.find_group_distributors(group_id)
 
 
 def get_distributor(platform, group_id: str, dist_id: str) -> dict:
-    platform.store.get_repo_group(group_id)
+    get_group(platform, group_id)
     return platform.store.get_group_distributor(group_id, dist_id)
 
 
 def add_distributor(platform, group_id: str, body: dict) -> dict:
     """Add (or replace the same-id) group distributor; Pulp 2 answers 201."""
-    group = platform.store.get_repo_group(group_id)
+    group = get_group(platform, group_id)
     doc = _new_distributor(platform, group, body)
     existing = platform.store.find_group_distributor(group_id, doc["id"])
     if existing:
@@ -250,7 +190,7 @@ def add_distributor(platform, group_id: str, body: dict) -> dict:
 
 def update_distributor(platform, group_id: str, dist_id: str, body: dict) -> dict:
     """Merge ``distributor_config`` (null removes a key), validate, save (200)."""
-    group = platform.store.get_repo_group(group_id)
+    group = get_group(platform, group_id)
     dist = platform.store.get_group_distributor(group_id, dist_id)
     delta = body.get("distributor_config")
     if not isinstance(delta, dict):
@@ -270,7 +210,7 @@ def update_distributor(platform, group_id: str, dist_id: str, body: dict) -> dic
 
 
 def delete_distributor(platform, group_id: str, dist_id: str) -> None:
-    group = platform.store.get_repo_group(group_id)
+    group = get_group(platform, group_id)
     dist = platform.store.get_group_distributor(group_id, dist_id)
     _take_down(platform, group, dist)
     platform.store.delete_group_distributor(dist["_id"])
@@ -289,7 +229,7 @@ def _take_down(platform, group: dict, dist: dict) -> None:
 
 def queue_publish(platform, group_id: str, body: dict) -> CallReport:
     """Publish with one group distributor (``id``), in a task reserving the group."""
-    platform.store.get_repo_group(group_id)
+    get_group(platform, group_id)
     dist_id = body.get("id")
     if not isinstance(dist_id, str):
         raise MissingValue(["id"])
@@ -321,7 +261,7 @@ def _member_view(platform, repo_id: str) -> dict | None:
 @task("pulp2ng.tasks.repository_group.publish")
 def publish_group_task(ctx, group_id: str, dist_id: str, override_config: dict):
     platform = ctx.platform
-    group = platform.store.get_repo_group(group_id)
+    group = get_group(platform, group_id)
     dist = platform.store.get_group_distributor(group_id, dist_id)
     cls = platform.plugins.group_distributors.get(dist["distributor_type_id"])
     if cls is None:

@@ -13,6 +13,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from pulp2ng.db.common import now
+from pulp2ng.db.groups import CONSUMER_GROUPS
 from pulp2ng.errors import DuplicateResource
 
 
@@ -53,11 +54,22 @@ class ConsumerQueries:
             {"_id": consumer_id}, update, {"cert_token": 0}, return_document=ReturnDocument.AFTER)
 
     def delete_consumer(self, consumer_id: str) -> bool:
-        """Delete the consumer (revoking its certificate), its bindings and profiles."""
+        """Delete the consumer (revoking its certificate), its bindings, profiles and group
+        memberships."""
         deleted = self.consumers.delete_one({"_id": consumer_id}).deleted_count == 1
         self.bindings.delete_many({"consumer_id": consumer_id})
         self.delete_consumer_profiles(consumer_id)
+        self.remove_from_groups(CONSUMER_GROUPS, consumer_id)  # pulp2ng.db.groups
         return deleted
+
+    def existing_consumer_ids(self, ids) -> set[str]:
+        """Those of ``ids`` that name a consumer."""
+        return {c["_id"] for c in self.find_by_ids(self.consumers, ids, {"_id": 1})}
+
+    def matching_consumer_ids(self, criteria) -> list[str]:
+        """Ids of the consumers matching parsed consumer criteria (stored field names)."""
+        return [c["_id"] for c in criteria.apply(
+            self.consumers.find(criteria.filters, {"_id": 1}))]
 
     # -- bindings ----------------------------------------------------------------------------
 
@@ -75,6 +87,12 @@ class ConsumerQueries:
     def find_bindings(self, query: dict) -> list[dict]:
         """Bindings matching a simple equality query (consumer, repo, distributor, deleted)."""
         return list(self.bindings.find(query).sort("_id", 1))
+
+    def find_bindings_of(self, consumer_ids, repo_id: str, distributor_id: str) -> list[dict]:
+        """The bindings of those of ``consumer_ids`` bound to the distributor, by id (a
+        distributor may have far more bound consumers than a group has members)."""
+        ids = [binding_id(c, repo_id, distributor_id) for c in consumer_ids]
+        return sorted(self.find_by_ids(self.bindings, ids), key=lambda b: b["_id"])
 
     def search_bindings(self, criteria):
         return criteria.apply(self.bindings.find(criteria.filters, criteria.projection))

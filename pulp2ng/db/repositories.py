@@ -11,6 +11,7 @@ import time
 
 from bson import ObjectId
 
+from pulp2ng.db.groups import REPO_GROUPS
 from pulp2ng.errors import ConflictingOperation, MissingResource
 
 
@@ -58,7 +59,7 @@ class RepositoryQueries:
         self.associations.delete_many({"repo_id": repo_id})
         self.sync_results.delete_many({"repo_id": repo_id})
         self.publish_results.delete_many({"repo_id": repo_id})
-        self.remove_repository_from_groups(repo_id)  # pulp2ng.db.repo_groups
+        self.remove_from_groups(REPO_GROUPS, repo_id)  # pulp2ng.db.groups
         self.delete_repository_applicability(repo_id)  # pulp2ng.db.profiles
         self.repos.delete_one({"_id": repo_id})
 

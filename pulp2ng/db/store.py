@@ -30,6 +30,7 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
 )
 from pulp2ng.db.consumers import ConsumerQueries
 from pulp2ng.db.events import EventQueries
+from pulp2ng.db.groups import GroupQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.db.profiles import ProfileQueries
 from pulp2ng.db.repo_groups import RepoGroupQueries
@@ -41,7 +42,7 @@ from pulp2ng.db.users import UserQueries
 from pulp2ng.errors import MissingResource
 
 
-class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
+class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, TaskQueries,
             ScheduleQueries, UserQueries, CertificateQueries, EventQueries,
             ConsumerQueries, ProfileQueries, AgentRequestQueries):
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
@@ -74,6 +75,7 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.event_deliveries = self.db["event_deliveries"]
         self.repo_groups = self.db["repo_groups"]
         self.group_distributors = self.db["repo_group_distributors"]
+        self.consumer_groups = self.db["consumer_groups"]
         self._indexes_lock = threading.Lock()
         self._indexed_types: set[str] = set()
 
@@ -85,6 +87,7 @@ class Store(RepositoryQueries, RepoGroupQueries, UnitQueries, TaskQueries,
         self.distributors.create_index([("repo_id", 1), ("id", 1)], unique=True)
         self.group_distributors.create_index([("group_id", 1), ("id", 1)], unique=True)
         self.repo_groups.create_index([("repo_ids", 1)])
+        self.consumer_groups.create_index([("consumer_ids", 1)])
         self.tasks.create_index([("resource", 1), ("state", 1), ("seq", 1)])
         self.tasks.create_index([("tags", 1)])
         self.tasks.create_index([("group_id", 1)])

@@ -2,6 +2,7 @@
 
 from pulp2ng.server.blueprints import (
     agent,
+    consumer_groups,
     consumers,
     content,
     events,
@@ -17,4 +18,4 @@ from pulp2ng.server.blueprints import (
 
 BLUEPRINTS = [repositories.blp, repo_groups.blp, schedules.blp, tasks.blp, status.blp,
               content.blp, login.blp, users.blp, events.blp, consumers.blp, profiles.blp,
-              agent.blp]
+              agent.blp, consumer_groups.blp]

@@ -101,6 +101,12 @@ from pulp2ng.server.schemas.consumers import (  # noqa: F401
     RegistrationSchema,
     UnbindSchema,
 )
+from pulp2ng.server.schemas.consumer_groups import (  # noqa: F401
+    ConsumerGroupCreateSchema,
+    ConsumerGroupMembersSchema,
+    ConsumerGroupSchema,
+    ConsumerGroupUpdateSchema,
+)
 from pulp2ng.server.schemas.profiles import (  # noqa: F401
     ApplicabilityQuerySchema,
     ApplicabilitySchema,

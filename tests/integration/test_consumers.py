@@ -233,6 +233,8 @@ def test_a_consumer_certificate_reaches_only_its_own_resources(https_stack, tmp_
     assert denied(session.get(f"{base}/consumers/"))
     assert denied(session.get(f"{base}/repositories/"))
     assert denied(session.get(f"{base}/users/"))
+    assert denied(session.get(f"{base}/consumer_groups/"))
+    assert denied(session.post(f"{base}/consumer_groups/search/"))
     assert denied(session.post(f"{base}/actions/login/"))
     assert api.delete(f"{API}/consumers/{me}/").status_code == 200
     revoked = session.get(f"{base}/consumers/{me}/")

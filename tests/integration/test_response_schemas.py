@@ -443,6 +443,33 @@ def test_every_response_matches_its_declared_schema(api, repo_factory):
     c.call("GET", sitem, 404, f"{sreal}no-such-schedule/")
     c.call("PUT", sitem, 200, f"{sreal}{scheduled['_id']}/", json={"enabled": False})
     c.call("DELETE", sitem, 200, f"{sreal}{scheduled['_id']}/")
+
+    # -- consumer groups -------------------------------------------------------------------
+    cgroup = f"cgroup-{tag}"
+    cgurl = f"/consumer_groups/{cgroup}/"
+    c.call("POST", "/consumer_groups/", 201, json={"id": cgroup, "consumer_ids": [consumer]})
+    c.call("POST", "/consumer_groups/", 409, json={"id": cgroup})
+    c.call("POST", "/consumer_groups/", 400, json={"id": f"x-{tag}", "consumer_ids": ["nobody"]})
+    c.call("GET", "/consumer_groups/", 200)
+    c.call("GET", "/consumer_groups/search/", 200, params={"filters": f'{{"id": "{cgroup}"}}'})
+    c.call("POST", "/consumer_groups/search/", 200, json={"criteria": {"filters": {"id": cgroup}}})
+    c.call("GET", "/consumer_groups/{group_id}/", 200, cgurl)
+    c.call("GET", "/consumer_groups/{group_id}/", 404, "/consumer_groups/no-such-group/")
+    c.call("PUT", "/consumer_groups/{group_id}/", 200, cgurl, json={"notes": {"k": "v"}})
+    c.call("POST", "/consumer_groups/{group_id}/actions/unassociate/", 200,
+           f"{cgurl}actions/unassociate/", json={"criteria": {"filters": {"id": consumer}}})
+    c.call("POST", "/consumer_groups/{group_id}/actions/associate/", 200,
+           f"{cgurl}actions/associate/", json={"criteria": {"filters": {"id": consumer}}})
+    c.call("POST", "/consumer_groups/{group_id}/bindings/", 202, f"{cgurl}bindings/",
+           json={"repo_id": bound, "distributor_id": "iso"})
+    c.call("POST", "/consumer_groups/{group_id}/bindings/", 404, f"{cgurl}bindings/",
+           json={"repo_id": bound, "distributor_id": "nope"})
+    c.call("DELETE", "/consumer_groups/{group_id}/bindings/{repo_id}/{distributor_id}/", 202,
+           f"{cgurl}bindings/{bound}/iso/", json={"force": True})
+    c.call("POST", "/consumer_groups/{group_id}/actions/content/{action}/", 202,
+           f"{cgurl}actions/content/update/",
+           json={"units": [{"type_id": "iso", "unit_key": {"name": "a"}}], "options": {}})
+    c.call("DELETE", "/consumer_groups/{group_id}/", 200, cgurl)
     # Agent requests wait for an agent that never comes: validated as waiting, then canceled.
     for task_id in c.tasks:
         c.validate("GET", "/tasks/{task_id}/", api.get(f"{API}/tasks/{task_id}/"))
