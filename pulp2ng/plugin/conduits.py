@@ -340,6 +340,14 @@ class PublishConduit(RepoConduit):
         """Absolute path of a unit's stored file (``_storage_path``), for reading it."""
         return self.storage.path(storage_path)
 
+    def server_info(self) -> dict:
+        """Where pulp2ng answers, for files a publish writes with absolute URLs (a yum
+        ``.repo`` file): ``{"base_url", "https_url", "ca_cert"}`` from the server settings,
+        as :meth:`Distributor.create_consumer_payload` receives it."""
+        from pulp2ng.controllers.consumer_payloads import server_info  # no import cycle
+
+        return server_info(self._platform.settings)
+
     @contextlib.contextmanager
     def publish_dir(self, area: str, relative_path: str):
         """Yield an empty directory to build a tree in; on success it becomes
