@@ -25,3 +25,10 @@ class YumChecksumTypeError(SyncError):
     """RPM1009: a checksum type Pulp 2 did not support."""
 
     code = "RPM1009"
+
+
+class YumDownloadError(SyncError):
+    """RPM1103 (as ``iso_importer``'s): packages failed to download or validate;
+    ``data.error_details`` lists them as ``{name, error}``."""
+
+    code = "RPM1103"

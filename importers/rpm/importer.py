@@ -23,6 +23,7 @@ import createrepo_c as cr
 
 from pulp2ng.importers.rpm.errors import (
     YumChecksumTypeError,
+    YumDownloadError,
     YumMetadataError,
     YumMetadataParseError,
     YumNoFeedError,
@@ -344,9 +345,9 @@ def _download(downloader, plan: Plan, progress, conduit, validate: bool):
                 progress.package_failed(errors[-1])
         if errors:
             first = errors[0]
-            raise SyncError(f"{len(errors)} of {plan.fetch_count} package(s) failed to download "
-                            f"or verify; first: {first['name']}: {first['error']}",
-                            error_details=errors[:50])
+            raise YumDownloadError(
+                f"{len(errors)} of {plan.fetch_count} package(s) failed to download or "
+                f"verify; first: {first['name']}: {first['error']}", error_details=errors[:50])
     except BaseException:
         for entry in _read_spool(spool):
             try:
