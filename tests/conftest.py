@@ -100,6 +100,32 @@ def repo_factory(api):
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def start_static_server(tmp_path, root, *args):
+    """Start ``tests/fixtures/serve_static.py`` on a free 127.0.0.1 port.
+
+    Returns ``(process, base_url, access_log_path)``; the caller stops the process by PID."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    tag = uuid.uuid4().hex[:8]
+    port_file = tmp_path / f"port-{tag}"
+    log = tmp_path / f"access-{tag}.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(FIXTURES / "serve_static.py"), str(root), "--port", "0",
+         "--port-file", str(port_file), "--access-log", str(log), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("server did not start")
+        time.sleep(0.02)
+    scheme = "https" if "--tls-cert" in args else "http"
+    return proc, f"{scheme}://127.0.0.1:{port_file.read_text().strip()}/", log
+
+
 @pytest.fixture
 def serve(tmp_path):
     """Serve a directory over HTTP on 127.0.0.1 with ``tests/fixtures/serve_static.py``.
@@ -107,30 +133,35 @@ def serve(tmp_path):
     ``serve(root, "--fail", "x=404")`` returns ``(base_url, access_log_path)``; every server
     is stopped by PID at the end of the test.
     """
-    import subprocess
-    import sys
-    import time
-    import uuid
-
     procs = []
 
     def start(root, *args):
-        tag = uuid.uuid4().hex[:8]
-        port_file = tmp_path / f"port-{tag}"
-        log = tmp_path / f"access-{tag}.log"
-        proc = subprocess.Popen(
-            [sys.executable, str(FIXTURES / "serve_static.py"), str(root), "--port", "0",
-             "--port-file", str(port_file), "--access-log", str(log), *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc, url, log = start_static_server(tmp_path, root, *args)
         procs.append(proc)
-        deadline = time.monotonic() + 10
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        scheme = "https" if "--tls-cert" in args else "http"
-        return f"{scheme}://127.0.0.1:{port_file.read_text().strip()}/", log
+        return url, log
 
     yield start
     for proc in procs:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def rpm_upstream(tmp_path_factory):
+    """The default yum repository of ``tests/fixtures/make_rpm_repo.py``, built once a
+    session and served over HTTP for the whole session.
+
+    Yields ``{"path", "url", "file_url", "packages"}`` (``packages``: the file names). Its
+    packages are shared by every test that syncs it (units are global): a test that needs
+    packages nobody stored yet builds its own repository with a unique ``prefix``."""
+    require_tool("rpmbuild")
+    require_tool("createrepo_c")
+    from tests.fixtures.make_rpm_repo import make_repo
+
+    root = tmp_path_factory.mktemp("rpm-upstream")
+    made = make_repo(root / "repo")
+    proc, url, _ = start_static_server(root, root / "repo")
+    yield {"path": root / "repo", "url": url, "file_url": (root / "repo").as_uri() + "/",
+           "packages": sorted(p.name for p in made)}
+    proc.terminate()
+    proc.wait(5)

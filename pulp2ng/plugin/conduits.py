@@ -29,6 +29,7 @@ from pulp2ng.db import orphan_guard
 from pulp2ng.db.store import association_id, batched, now, unit_id
 from pulp2ng.errors import ConflictingOperation, PublishError
 from pulp2ng.plugin.paths import safe_relative_path
+from pulp2ng.server_address import server_info
 
 _BATCH = 1000
 
@@ -339,6 +340,12 @@ class PublishConduit(RepoConduit):
     def content_path(self, storage_path: str) -> Path:
         """Absolute path of a unit's stored file (``_storage_path``), for reading it."""
         return self.storage.path(storage_path)
+
+    def server_info(self) -> dict:
+        """Where pulp2ng answers, for files a publish writes with absolute URLs (a yum
+        ``.repo`` file): ``{"base_url", "https_url", "ca_cert"}`` from the server settings,
+        as :meth:`Distributor.create_consumer_payload` receives it."""
+        return server_info(self._platform.settings)
 
     @contextlib.contextmanager
     def publish_dir(self, area: str, relative_path: str):

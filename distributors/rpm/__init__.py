@@ -1,0 +1,1 @@
+"""The yum distributor: publishes ``rpm``/``srpm`` units as a yum repository."""

@@ -1,0 +1,422 @@
+"""``yum_importer``: sync a yum repository's packages (``rpm``, ``srpm``) from its repodata.
+
+A sync reads ``repodata/repomd.xml``, fetches and verifies primary.xml, and streams it with
+createrepo_c's parser: packages go through in batches, so memory stays flat in the number of
+packages (what a batch needs is written to spool files in the task's temp dir, never a list of
+every package). Packages already stored (same unit key, file present) are associated, the
+others downloaded concurrently and verified. It is all or nothing, as for ``iso_importer``: a
+package that fails to download or verify fails the sync with nothing stored.
+
+Not synced yet (the progress report says SKIPPED): delta RPMs, errata, comps, modules,
+distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import urllib.parse
+
+import createrepo_c as cr
+
+from pulp2ng.importers.rpm.errors import (
+    YumChecksumTypeError,
+    YumDownloadError,
+    YumMetadataError,
+    YumMetadataParseError,
+    YumNoFeedError,
+)
+from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
+from pulp2ng.importers.rpm.types import (
+    DISTRIBUTION,
+    DRPM,
+    ERRATUM,
+    PACKAGE_KEY,
+    RPM,
+    SRPM,
+    UNIT_TYPES,
+)
+from pulp2ng.plugin import (
+    ContentValidationError,
+    DownloadRequest,
+    Importer,
+    SyncError,
+    SyncReport,
+    TaskCanceled,
+    safe_relative_path,
+    validate_downloader_config,
+)
+
+BATCH = 500
+SKIPPABLE = (RPM, SRPM, DRPM, DISTRIBUTION, ERRATUM)
+
+
+class YumImporter(Importer):
+    # ``validate`` defaults to True, unlike Pulp 2 (False): the checksum is part of the unit
+    # key and units are shared between repositories, so an unverified file would be stored
+    # under a key that does not describe its bytes. The downloader hashes while streaming
+    # anyway, so checking costs nothing.
+    default_config = {"validate": True, "remove_missing": False, "max_downloads": 5,
+                      "download_policy": "immediate"}
+    config_keys = ("feed", "retain_old_count", "skip", "checksum_type", "force_full")
+
+    @classmethod
+    def metadata(cls):
+        return {"id": "yum_importer", "display_name": "Yum Importer",
+                "types": [t.id for t in UNIT_TYPES]}
+
+    def validate_config(self, repo, config):
+        feed = config.get("feed")
+        if feed is not None and not isinstance(feed, str):
+            return False, "feed must be a string"
+        problem = validate_downloader_config(config)
+        if problem:
+            return False, problem
+        try:
+            config.get_boolean("remove_missing")
+            config.get_boolean("force_full")
+            retain = config.get_int("retain_old_count")
+        except (TypeError, ValueError) as exc:
+            return False, str(exc)
+        if retain is not None and retain < 0:
+            return False, "retain_old_count must be a non-negative integer"
+        skip = config.get("skip")
+        if skip is not None and (not isinstance(skip, list)
+                                 or any(s not in SKIPPABLE for s in skip)):
+            return False, f"skip must be a list of: {', '.join(SKIPPABLE)}"
+        wanted = config.get("checksum_type")
+        if wanted is not None and checksum_type(wanted) is None:
+            return False, f"checksum_type {wanted!r} is not supported"
+        if config.get("download_policy", "immediate") != "immediate":
+            return False, "download_policy: only 'immediate' is supported"
+        return True, None
+
+    # -- sync -----------------------------------------------------------------------------
+
+    def sync_repo(self, repo, conduit, config):
+        progress = Progress(conduit)
+        try:
+            feed = _feed(config)
+            skip = set(config.get("skip") or ())
+            types = [t for t in (RPM, SRPM) if t not in skip]
+            with conduit.downloader(config) as downloader:
+                progress.step("metadata", "IN_PROGRESS")
+                primary = _fetch_primary(downloader, feed, conduit)
+                progress.step("metadata", "FINISHED")
+                plan = Plan(conduit, types)
+                plan.read(primary, feed)
+                progress.begin_content(plan)
+                fetched = _download(downloader, plan, progress, conduit,
+                                    config.get_boolean("validate", True))
+            progress.step("purge_duplicates", "IN_PROGRESS")
+            plan.apply(fetched, config.get_boolean("remove_missing", False))
+            progress.step("purge_duplicates", "FINISHED")
+        except TaskCanceled:
+            progress.cancel()
+            raise
+        except SyncError as exc:
+            progress.fail(str(exc))
+            raise
+        return SyncReport(True, summary=progress.report, details={})
+
+
+def _feed(config) -> str:
+    feed = config.get("feed")
+    if not feed:
+        raise YumNoFeedError("Unable to sync a repository that has no feed.")
+    if urllib.parse.urlsplit(feed).scheme not in ("http", "https", "file"):
+        raise YumNoFeedError(f"The feed {feed!r} is not an http, https or file URL", feed=feed)
+    return feed if feed.endswith("/") else feed + "/"
+
+
+def _fetch_primary(downloader, feed: str, conduit):
+    """Fetch repomd.xml, then primary.xml (verified against repomd); returns its path."""
+    repomd_path = conduit.temp_dir / "repomd.xml"
+    try:
+        with downloader.open_url(urllib.parse.urljoin(feed, "repodata/repomd.xml")) as body, \
+                open(repomd_path, "wb") as out:
+            while chunk := body.read(1 << 20):
+                out.write(chunk)
+    except SyncError as exc:
+        raise YumMetadataError(f"Error retrieving metadata: {exc}", feed=feed) from None
+    try:
+        repomd = cr.Repomd(str(repomd_path))
+    except Exception as exc:  # createrepo_c raises its own error types for a bad document
+        raise YumMetadataParseError(f"Could not parse repository metadata: repomd.xml: {exc}",
+                                    feed=feed) from None
+    record = next((r for r in repomd.records if r.type == "primary"), None)
+    href = safe_relative_path(record.location_href) if record else None
+    if href is None:
+        raise YumMetadataParseError("Could not parse repository metadata: repomd.xml lists "
+                                    "no usable primary file", feed=feed)
+    kind = checksum_type(record.checksum_type)
+    if kind is None:
+        raise YumChecksumTypeError(
+            f'Checksum type "{record.checksum_type}" is not supported.',
+            checksumtype=record.checksum_type)
+    result = downloader.download_one(DownloadRequest(
+        urllib.parse.urljoin(feed, urllib.parse.quote(href)), size=record.size or None,
+        sha256=record.checksum if kind == "sha256" else None))
+    if result.ok and kind != "sha256" and downloader.validate:
+        result.error = _verify(result.path, kind, record.checksum, href)
+    if not result.ok:
+        if result.path:
+            result.path.unlink(missing_ok=True)
+        if isinstance(result.error, TaskCanceled):
+            raise TaskCanceled()
+        raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
+                               feed=feed) from None
+    return result.path
+
+
+def _verify(path, kind: str, expected: str, name: str):
+    """A ContentValidationError when ``path``'s ``kind`` digest is not ``expected``."""
+    digest = hashlib.new(kind)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != expected.lower():
+        return ContentValidationError(
+            f"Checksum mismatch for {name}: expected {kind} {expected}, "
+            f"got {digest.hexdigest()}", expected=expected, actual=digest.hexdigest())
+    return None
+
+
+class Plan:
+    """What a sync does, built by streaming primary.xml once.
+
+    Kept in memory: the ids of the repository's and the upstream's packages (for mirroring)
+    and the stored units to associate, as ``{_id, _content_type_id}``. Packages to download
+    go to a spool file, one JSON line each, with their unit document."""
+
+    def __init__(self, conduit, types: list[str]):
+        self.conduit = conduit
+        self.types = types
+        self.in_repo = {t: conduit.repo_unit_ids(t) for t in types}
+        self.upstream: dict[str, set] = {t: set() for t in types}
+        self.to_link: list[dict] = []
+        self.spool = conduit.temp_dir / "rpm-to-fetch.jsonl"
+        self.fetch_count = 0
+        self.fetch_bytes = 0
+        self.counts = {t: 0 for t in types}
+        self._batch: list[tuple[str, dict, str]] = []
+
+    def read(self, primary_path, feed: str) -> None:
+        failure: list[BaseException] = []
+
+        def on_package(pkg):
+            try:
+                self._take(pkg, feed)
+                if len(self._batch) >= BATCH:
+                    self._flush()
+            except BaseException as exc:  # stop the parser; raised again below
+                failure.append(exc)
+                return False
+            return True
+
+        with open(self.spool, "w") as self._out:
+            try:
+                cr.xml_parse_primary(str(primary_path), pkgcb=on_package, do_files=True)
+            except Exception as exc:
+                if not failure:
+                    raise YumMetadataParseError(
+                        f"Could not parse repository metadata: primary.xml: {exc}") from None
+            if failure:
+                raise failure[0]
+            self._flush()
+
+    def _take(self, pkg, feed: str) -> None:
+        type_id = type_of(pkg)
+        if type_id not in self.upstream:
+            return  # skipped type
+        unit = unit_from_package(pkg)
+        if checksum_type(pkg.checksum_type) is None:
+            raise YumChecksumTypeError(
+                f'Checksum type "{pkg.checksum_type}" is not supported.',
+                checksumtype=pkg.checksum_type)
+        href = safe_relative_path(pkg.location_href)
+        base = pkg.location_base or ""
+        if href is None or (base and urllib.parse.urlsplit(base).scheme not in ("http", "https")):
+            raise YumMetadataParseError(
+                f"primary.xml: package {pkg.nevra()} has an unsafe location "
+                f"{pkg.location_href!r}")
+        root = (base if base.endswith("/") else base + "/") if base else feed
+        url = urllib.parse.urljoin(root, urllib.parse.quote(href))
+        self._batch.append((type_id, unit, url))
+
+    def _flush(self) -> None:
+        """Sort a batch into known, stored (associate) and new (spool for download)."""
+        self.conduit.check_canceled()
+        batch, self._batch = self._batch, []
+        fresh: dict[str, list] = {}
+        for type_id, unit, url in batch:
+            uid = self.conduit.unit_id(type_id, {f: unit[f] for f in PACKAGE_KEY})
+            if uid in self.upstream[type_id]:
+                continue  # listed twice upstream
+            self.upstream[type_id].add(uid)
+            self.counts[type_id] += 1
+            if uid not in self.in_repo[type_id]:
+                fresh.setdefault(type_id, []).append((uid, unit, url))
+        for type_id, entries in fresh.items():
+            stored = self.conduit.find_units(
+                type_id, ({f: u[f] for f in PACKAGE_KEY} for _, u, _ in entries),
+                ["_storage_path"])
+            for uid, unit, url in entries:
+                known = stored.get(uid)
+                if known and self.conduit.storage.exists(known["_storage_path"]):
+                    self.to_link.append({"_id": uid, "_content_type_id": type_id})
+                    continue
+                self._out.write(json.dumps({"type": type_id, "unit": unit, "url": url}) + "\n")
+                self.fetch_count += 1
+                self.fetch_bytes += unit["size"] or 0
+
+    def to_fetch(self):
+        with open(self.spool) as spool:
+            for line in spool:
+                yield json.loads(line)
+
+    def apply(self, fetched_spool, remove_missing: bool) -> None:
+        """Commit: associate stored units, store downloaded ones, drop what left upstream."""
+        conduit = self.conduit
+        conduit.check_canceled()
+        conduit.associate_units(self.to_link)
+        batch: dict[str, list] = {}
+        for entry in _read_spool(fetched_spool):
+            unit = entry["unit"]
+            unit["_storage_path"] = conduit.store_file(entry["path"], entry["type"],
+                                                       entry["sha256"])
+            units = batch.setdefault(entry["type"], [])
+            units.append(unit)
+            if len(units) >= BATCH:
+                conduit.check_canceled()
+                conduit.save_units(entry["type"], units)
+                batch[entry["type"]] = []
+        for type_id, units in batch.items():
+            if units:
+                conduit.save_units(type_id, units)
+        if remove_missing:
+            for type_id in self.types:
+                conduit.unassociate_units(type_id, self.in_repo[type_id] - self.upstream[type_id])
+
+
+def _read_spool(path):
+    if path is None:
+        return
+    with open(path) as spool:
+        for line in spool:
+            yield json.loads(line)
+
+
+def _download(downloader, plan: Plan, progress, conduit, validate: bool):
+    """Fetch and verify every new package into temp files, listed in a spool file that is
+    returned; any failure removes them all and fails the sync."""
+    if not plan.fetch_count:
+        return None
+    spool = conduit.temp_dir / "rpm-fetched.jsonl"
+
+    def requests():
+        for entry in plan.to_fetch():
+            unit = entry["unit"]
+            sha256 = unit["checksum"] if unit["checksumtype"] == "sha256" else None
+            yield DownloadRequest(entry["url"], sha256=sha256, size=unit["size"], data=entry)
+
+    errors = []
+    try:
+        with open(spool, "w") as out:
+            for result in downloader.download(requests()):
+                entry = result.request.data
+                unit = entry["unit"]
+                if result.ok and validate and unit["checksumtype"] != "sha256":
+                    result.error = _verify(result.path, unit["checksumtype"], unit["checksum"],
+                                           unit["filename"])
+                if result.ok:
+                    out.write(json.dumps({**entry, "path": str(result.path),
+                                          "sha256": result.sha256}) + "\n")
+                    out.flush()
+                    progress.package_done(unit)
+                    continue
+                if result.path:
+                    result.path.unlink(missing_ok=True)
+                if isinstance(result.error, TaskCanceled):
+                    raise TaskCanceled()
+                errors.append({"name": unit["filename"], "error": str(result.error)})
+                progress.package_failed(errors[-1])
+        if errors:
+            first = errors[0]
+            raise YumDownloadError(
+                f"{len(errors)} of {plan.fetch_count} package(s) failed to download or "
+                f"verify; first: {first['name']}: {first['error']}", error_details=errors[:50])
+    except BaseException:
+        for entry in _read_spool(spool):
+            try:
+                os.unlink(entry["path"])
+            except OSError:
+                pass
+        raise
+    return spool
+
+
+class Progress:
+    """pulp_rpm 2.x's yum_importer progress report (one sub-report per sync step)."""
+
+    def __init__(self, conduit):
+        self.conduit = conduit
+        self.report = {
+            "metadata": {"state": "NOT_STARTED"},
+            "content": {"state": "NOT_STARTED", "items_total": 0, "items_left": 0,
+                        "size_total": 0, "size_left": 0, "error_details": [],
+                        "details": {"rpm_total": 0, "rpm_done": 0,
+                                    "drpm_total": 0, "drpm_done": 0}},
+            "comps": {"state": "SKIPPED"},
+            "purge_duplicates": {"state": "NOT_STARTED"},
+            "distribution": {"state": "SKIPPED", "items_total": 0, "items_left": 0,
+                             "error_details": []},
+            "errata": {"state": "SKIPPED"},
+            "modules": {"state": "SKIPPED"},
+        }
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.current = None
+
+    def step(self, name: str, state: str) -> None:
+        self.report[name]["state"] = state
+        self.current = name if state == "IN_PROGRESS" else None
+        self.conduit.set_progress(self.report, force=True)
+
+    def begin_content(self, plan: Plan) -> None:
+        content = self.report["content"]
+        content.update(items_total=plan.fetch_count, items_left=plan.fetch_count,
+                       size_total=plan.fetch_bytes, size_left=plan.fetch_bytes)
+        content["details"].update(rpm_total=plan.fetch_count)
+        self.step("content", "IN_PROGRESS" if plan.fetch_count else "FINISHED")
+
+    def package_done(self, unit: dict) -> None:
+        content = self.report["content"]
+        content["items_left"] -= 1
+        content["size_left"] -= unit["size"] or 0
+        content["details"]["rpm_done"] += 1
+        if not content["items_left"]:
+            content["state"] = "FINISHED"
+        self.conduit.set_progress(self.report, force=not content["items_left"])
+
+    def package_failed(self, error: dict) -> None:
+        content = self.report["content"]
+        content["items_left"] -= 1
+        if len(content["error_details"]) < 50:
+            content["error_details"].append(error)
+        self.conduit.set_progress(self.report)
+
+    def fail(self, message: str) -> None:
+        """Mark the step that was running (metadata when none was) FAILED, with why."""
+        failed = self.current or ("metadata" if self.report["metadata"]["state"] != "FINISHED"
+                                  else "content")
+        self.report[failed]["state"] = "FAILED"
+        self.report[failed]["error"] = message
+        self.conduit.set_progress(self.report, force=True)
+
+    def cancel(self) -> None:
+        for step in self.report.values():
+            if step["state"] == "IN_PROGRESS":
+                step["state"] = "CANCELLED"
+        self.conduit.set_progress(self.report, force=True)
