@@ -170,8 +170,8 @@ def complete(platform, consumer_id: str, task_id: str, body) -> dict:
         error = AgentFailed(str(details.get("message") or "The agent reported a failure"),
                             consumer_id=consumer_id, details=details)
         update = {"state": "error", "result": None, "error": error.to_dict()}
-    written = platform.store.finish_agent_request(
-        task_id, {**update, **completion_fields(platform.settings)})
+    # What the request changed is recorded first, so a client that sees the task end sees
+    # its effects too (an unbound binding gone, the new profile).
     _record_outcome(platform, consumer_id, doc, succeeded)
     for content_type, profile in profiles.items():
         try:
@@ -182,6 +182,8 @@ def complete(platform, consumer_id: str, task_id: str, body) -> dict:
             continue
         platform.store.add_consumer_event(consumer_id, "unit_profile_changed",
                                           {"content_type": content_type})
+    written = platform.store.finish_agent_request(
+        task_id, {**update, **completion_fields(platform.settings)})
     if written:  # a result after an expiry or a cancel changes no schedule's count
         _scheduled_outcome(platform, doc, succeeded)
         registry.task_completed(platform, task_id)
