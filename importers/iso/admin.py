@@ -38,6 +38,7 @@ SECTION = TypeSection(
     distributor_type_id="iso_distributor",
     distributor_id="iso_distributor",
     unit_type="iso",
+    repo_type="iso-repo",
     unit_columns=(("Name", "name"), ("Size", "size"), ("Checksum (sha256)", "checksum")),
     importer_options=(
         bool_option("--remove-missing", help="drop units no longer in the feed's manifest"),

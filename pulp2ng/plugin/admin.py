@@ -14,6 +14,7 @@ rendering otherwise, and :func:`follow_tasks` follows a call report's tasks live
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from rich.table import Table
 
 API = "/pulp/api/v2"
 TERMINAL = ("finished", "error", "canceled", "skipped")
+#: Plugin progress states after which a step's bar is full.
+DONE_STATES = ("complete", "finished", "failed", "skipped", "cancelled", "canceled",
+               "isos_failed", "manifest_failed")
 #: How often a followed task is polled (seconds).
 POLL = 0.25
 
@@ -157,6 +161,8 @@ class Admin:
         self.settings = settings
         self.json = as_json
         self.console = Console(highlight=False)
+        if not self.console.is_terminal and "COLUMNS" not in os.environ:
+            self.console.width = 200  # piped: wide rows rather than wrapped ids
         self.stderr = Console(stderr=True, highlight=False)
         self._client: Client | None = None
 
@@ -197,7 +203,9 @@ def table(admin: Admin, columns: list[str], rows: Iterable[Iterable[Any]],
     if not rows:
         admin.console.print(empty, markup=False)
         return
-    out = Table(*columns, title=title, title_justify="left")
+    out = Table(title=title, title_justify="left")
+    for column in columns:
+        out.add_column(column, overflow="fold")  # fold, never cut, an id
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     admin.console.print(out)
@@ -207,7 +215,7 @@ def details(admin: Admin, pairs: Iterable[tuple[str, Any]], title: str | None = 
     """A two-column key/value table (one object)."""
     out = Table(show_header=False, title=title, title_justify="left")
     out.add_column(style="bold")
-    out.add_column()
+    out.add_column(overflow="fold")
     for key, value in pairs:
         if isinstance(value, (dict, list)):
             value = json.dumps(value, sort_keys=True) if value else "-"
@@ -422,7 +430,9 @@ def progress_steps(progress_report: dict | None) -> list[Step]:
                               "bytes"))
             found = True
         if not found and "state" in report:
-            steps.append(Step(f"{report_id}/state", f"{report_id}: {report['state']}"))
+            done = str(report["state"]).lower() in DONE_STATES
+            steps.append(Step(f"{report_id}/state", f"{report_id}: {report['state']}",
+                              1 if done else 0, 1 if done else None, "state"))
     return steps
 
 
@@ -435,6 +445,8 @@ def _human_size(n: float) -> str:
 
 
 def _amount(step: Step) -> str:
+    if step.unit == "state":
+        return ""
     fmt = _human_size if step.unit == "bytes" else (lambda v: f"{v:g}")
     total = "?" if step.total is None else fmt(step.total)
     return f"{fmt(step.completed)}/{total}" + ("" if step.unit == "bytes" else f" {step.unit}")
@@ -585,6 +597,8 @@ class TypeSection:
     distributor_type_id: str
     distributor_id: str
     unit_type: str
+    #: The ``_repo-type`` note pulp-admin put on the repositories it created (and lists).
+    repo_type: str = ""
     #: (column header, unit field) for ``content search`` tables.
     unit_columns: tuple = ()
     importer_options: tuple = ()
@@ -592,10 +606,6 @@ class TypeSection:
     distributor_options: tuple = ()
     distributor_extra: Callable[[dict], dict] = lambda kwargs: {}
 
-    @property
-    def repo_type(self) -> str:
-        """The ``_repo-type`` note pulp-admin put on the repositories it created."""
-        return f"{self.name}-repo"
 
     def build(self) -> click.Group:
         section = click.Group(self.name, help=self.help)

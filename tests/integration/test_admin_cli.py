@@ -264,3 +264,33 @@ def test_login_stores_a_certificate_used_over_https_and_logout_removes_it(https_
                                                          ok=False))
     finally:
         api.delete(f"{API}/users/{login}/")
+
+
+def test_python_section_create_sync_and_search(cli, api, serve, tmp_path):
+    """The python section has the iso section's shape with python's selection options."""
+    from tests.conftest import FIXTURES
+
+    project = f"admcli{uuid.uuid4().hex[:8]}"  # units are global: a project nobody stored
+    dist, tree = tmp_path / "dist", tmp_path / "index"
+    tree.mkdir()
+    subprocess.run([sys.executable, str(FIXTURES / "make_py_packages.py"), str(dist),
+                    "--spec", f"{project}==1.0", "--spec", f"{project}==2.0"],
+                   check=True, capture_output=True)
+    feed, _ = serve(tree)
+    subprocess.run([sys.executable, str(FIXTURES / "make_simple_index.py"), str(dist),
+                    str(tree), "--base-url", feed], check=True, capture_output=True)
+    repo_id = f"py-{uuid.uuid4().hex[:8]}"
+    cli("python", "repo", "create", "--repo-id", repo_id, "--feed", feed,
+        "--include", f"{project}==2.0")
+    try:
+        repo = api.get(f"{API}/repositories/{repo_id}/", params={"details": "true"}).json()
+        assert repo["importers"][0]["config"]["includes"] == [f"{project}==2.0"]
+        assert repo["notes"]["_repo-type"] == "PYTHON"
+        assert repo_id in [r["id"] for r in cli.json("python", "repo", "list")]
+        out = cli("python", "sync", "run", "--repo-id", repo_id).stdout
+        assert f"Sync of repository {repo_id}: finished (added 2, removed 0" in out
+        found = cli.json("python", "content", "search", "--repo-id", repo_id)
+        assert sorted(a["metadata"]["version"] for a in found) == ["2.0", "2.0"]
+        assert project in cli("python", "content", "search", "--repo-id", repo_id).stdout
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")

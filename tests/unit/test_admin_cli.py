@@ -90,7 +90,7 @@ def test_progress_steps_read_the_iso_and_step_list_reports():
     steps = {s.key: (s.completed, s.total, s.unit) for s in progress_steps(iso)}
     assert steps == {"iso_importer/isos": (2, 6, "isos"),
                      "iso_importer/bytes": (150, 600, "bytes"),
-                     "iso_distributor/state": (0, None, "items")}
+                     "iso_distributor/state": (0, None, "state")}
     python = {"python_importer": [{"description": "Downloading", "num_processed": 3,
                                    "items_total": 4}]}
     assert [(s.description, s.completed, s.total) for s in progress_steps(python)] == [
