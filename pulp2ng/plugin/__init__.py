@@ -9,66 +9,91 @@ Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors``, ``pulp2ng.group_distributors`` (a class) and
 ``pulp2ng.unit_types`` (a :class:`UnitType` or a list of them); consumer-side handlers
 (:class:`Handler`, applied by the consumer agent) under ``pulp2ng.handlers``. ``docs/plugin-guide.md`` walks through writing one.
+
+The names are loaded on first use (PEP 562) so that ``pulp2ng.plugin.admin``, the helpers of
+``pulp2ng-admin`` sections, and the consumer agent's handlers import without the server side
+(pymongo, the database layer).
 """
 
-from pulp2ng.content.download import (
-    SECRET_KEYS,
-    STANDARD_KEYS,
-    BodyBrokenError,
-    DownloadRequest,
-    DownloadResult,
-    Downloader,
-    fetch_to_file,
-    validate_downloader_config,
-)
-from pulp2ng.errors import (
-    ContentValidationError,
-    PluginError,
-    PublishError,
-    SyncError,
-    TaskCanceled,
-    UnsupportedTypes,
-    UploadError,
-)
-from pulp2ng.plugin.base import (
-    Distributor,
-    GroupDistributor,
-    Importer,
-    PublishReport,
-    SyncReport,
-    UnitType,
-    consumer_payload_base,
-    consumer_server_url,
-)
-from pulp2ng.plugin.config import CallConfig
-from pulp2ng.plugin.handlers import Handler, HandlerCanceled, HandlerError, binding_key
-from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
+from __future__ import annotations
 
-#: The conduits reach the database layer (pymongo). They load on first access, so a consumer
-#: host's agent, which imports this package for :class:`Handler`, never imports pymongo.
-_LAZY_CONDUITS = frozenset({
-    "ConfigConduit",
-    "GroupPublishConduit",
-    "ImportConduit",
-    "PublishConduit",
-    "RepoConduit",
-    "SyncConduit",
-    "UploadConduit",
-})
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the real imports, for type checkers and tests/unit/test_import_cycles.py
+    from pulp2ng.content.download import (
+        SECRET_KEYS,
+        STANDARD_KEYS,
+        BodyBrokenError,
+        DownloadRequest,
+        DownloadResult,
+        Downloader,
+        fetch_to_file,
+        validate_downloader_config,
+    )
+    from pulp2ng.errors import (
+        ContentValidationError,
+        PluginError,
+        PublishError,
+        SyncError,
+        TaskCanceled,
+        UnsupportedTypes,
+        UploadError,
+    )
+    from pulp2ng.plugin.base import (
+        Distributor,
+        GroupDistributor,
+        Importer,
+        PublishReport,
+        SyncReport,
+        UnitType,
+        consumer_payload_base,
+        consumer_server_url,
+    )
+    from pulp2ng.plugin.conduits import (
+        ConfigConduit,
+        GroupPublishConduit,
+        ImportConduit,
+        PublishConduit,
+        RepoConduit,
+        SyncConduit,
+        UploadConduit,
+    )
+    from pulp2ng.plugin.config import CallConfig
+    from pulp2ng.plugin.handlers import Handler, HandlerCanceled, HandlerError, binding_key
+    from pulp2ng.plugin.paths import check_publish_path, safe_relative_path
+
+#: public name → the module that defines it.
+_SOURCES = {
+    **dict.fromkeys(("SECRET_KEYS", "STANDARD_KEYS", "BodyBrokenError", "DownloadRequest",
+                     "DownloadResult", "Downloader", "fetch_to_file",
+                     "validate_downloader_config"), "pulp2ng.content.download"),
+    **dict.fromkeys(("ContentValidationError", "PluginError", "PublishError", "SyncError",
+                     "TaskCanceled", "UnsupportedTypes", "UploadError"), "pulp2ng.errors"),
+    **dict.fromkeys(("Distributor", "GroupDistributor", "Importer", "PublishReport",
+                     "SyncReport", "UnitType", "consumer_payload_base",
+                     "consumer_server_url"), "pulp2ng.plugin.base"),
+    **dict.fromkeys(("ConfigConduit", "GroupPublishConduit", "ImportConduit", "PublishConduit",
+                     "RepoConduit", "SyncConduit", "UploadConduit"), "pulp2ng.plugin.conduits"),
+    "CallConfig": "pulp2ng.plugin.config",
+    **dict.fromkeys(("Handler", "HandlerCanceled", "HandlerError", "binding_key"),
+                   "pulp2ng.plugin.handlers"),
+    **dict.fromkeys(("check_publish_path", "safe_relative_path"), "pulp2ng.plugin.paths"),
+}
 
 
 def __getattr__(name: str):
-    if name in _LAZY_CONDUITS:
-        from pulp2ng.plugin import conduits
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
 
-        value = getattr(conduits, name)
-        globals()[name] = value  # later lookups skip this hook
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+def __dir__():
+    return sorted(set(globals()) | set(_SOURCES))
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_CONDUITS)
 
 __all__ = [
     "BodyBrokenError",
