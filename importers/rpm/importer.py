@@ -7,6 +7,11 @@ every package). Packages already stored (same unit key, file present) are associ
 others downloaded concurrently and verified. It is all or nothing, as for ``iso_importer``: a
 package that fails to download or verify fails the sync with nothing stored.
 
+Every downloaded package's signing key is read from its own header (signatures.py) into
+``signing_key``; with ``require_signature`` / ``allowed_keys`` refused packages are reported in
+``content.error_details`` (RPM1013 unsigned, RPM1014 other key) and left out, the rest of the
+sync going on. Uploads (upload.py) and copies follow the same rules.
+
 Not synced yet (the progress report says SKIPPED): delta RPMs, errata, comps, modules,
 distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
 """

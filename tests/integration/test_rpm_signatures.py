@@ -13,6 +13,7 @@ from pathlib import Path
 
 import createrepo_c as cr
 import pytest
+import requests
 
 from tests.conftest import require_tool
 from tests.integration.test_rpm import counts, yum_repo
@@ -76,13 +77,22 @@ def test_sync_records_signing_keys_and_dnf_verifies_them(api, keys, tmp_path):
         "filters": {"signing_key": two.short_id}, "fields": ["name"]}}).json()
     assert [u["name"] for u in by_key] == [f"{prefix}-other"]
 
-    require_tool("dnf")
+    # the distributor's gpgkey: served beside the repodata, and named by the .repo file
+    response = api.put(f"{API}/repositories/{repo_id}/distributors/yum_distributor/", json={
+        "distributor_config": {"gpgkey": one.public_key.read_text()}})
+    assert [r["state"] for r in api.wait_report(response)] == ["finished"]
+    response = api.post(f"{API}/repositories/{repo_id}/actions/publish/",
+                        json={"id": "yum_distributor"})
+    assert [r["state"] for r in api.wait_report(response)] == ["finished"]
     base = f"{api.base}/pulp/repos/fixtures/{repo_id}/"
+    assert requests.get(f"{base}RPM-GPG-KEY").text == one.public_key.read_text()
+    repo_file = requests.get(f"{base}{repo_id}.repo").text
+    assert "gpgcheck=1\n" in repo_file and f"gpgkey={base}RPM-GPG-KEY\n" in repo_file
+
+    require_tool("dnf")
     reposdir = tmp_path / "repos.d"
     reposdir.mkdir()
-    (reposdir / "pulp.repo").write_text(
-        f"[{repo_id}]\nname={repo_id}\nbaseurl={base}\nenabled=1\ngpgcheck=1\n"
-        f"repo_gpgcheck=0\ngpgkey={one.public_key.as_uri()}\n")
+    (reposdir / "pulp.repo").write_text(repo_file)
 
     def dnf_install(name):
         return subprocess.run(
@@ -145,6 +155,16 @@ def test_bad_signature_config_is_a_400(api, config):
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "PLP1010", response.text
     assert next(iter(config)) in response.text
+
+
+def test_bad_gpgkey_is_a_400(api):
+    response = api.post(f"{API}/repositories/", json={
+        "id": f"rpm-{uuid.uuid4().hex[:8]}",
+        "distributors": [{"distributor_type_id": "yum_distributor", "distributor_config": {
+            "relative_url": f"x/{uuid.uuid4().hex[:8]}", "http": True, "https": False,
+            "gpgkey": "/etc/pki/rpm-gpg/RPM-GPG-KEY"}}]})
+    assert response.status_code == 400, response.text
+    assert "gpgkey" in response.text
 
 
 def upload(api, repo_id, type_id, unit_key, metadata=None, path=None):
