@@ -6,6 +6,7 @@ Served at ``/pulp/repos/<relative_url>/`` (Pulp 2's path)::
     repodata/repomd.xml                     + primary, filelists, other (xml.gz, and
                                               sqlite.bz2 with ``generate_sqlite``)
     <repo_id>.repo                          a client configuration pointing here
+    RPM-GPG-KEY                             the ``gpgkey`` option's public key (gpgkey.py)
 
 The repodata is written with createrepo_c while the units stream from the database, so a
 publish holds one package at a time. Pulp 2 published separate ``http`` and ``https`` trees;
@@ -21,6 +22,7 @@ import time
 
 import createrepo_c as cr
 
+from pulp2ng.distributors.rpm import gpgkey
 from pulp2ng.importers.rpm.packages import checksum_type, package_from_unit
 from pulp2ng.importers.rpm.types import RPM, SRPM
 from pulp2ng.plugin import (
@@ -42,7 +44,7 @@ def relative_url(repo, config) -> str:
 class YumDistributor(Distributor):
     web_areas = {WEB_PREFIX: AREA}
     default_config = {"generate_sqlite": False, "checksum_type": "sha256"}
-    config_keys = ("relative_url", "http", "https", "force_full")
+    config_keys = ("relative_url", "http", "https", "force_full", "gpgkey")
 
     @classmethod
     def metadata(cls):
@@ -63,6 +65,9 @@ class YumDistributor(Distributor):
             return False, str(exc)
         if checksum_type(config.get("checksum_type")) is None:
             return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
+        problem = gpgkey.validate(config)
+        if problem:
+            return False, problem
         return True, None
 
     def publish_location(self, repo, config):
@@ -96,6 +101,7 @@ class YumDistributor(Distributor):
             writer.write_repomd(kind)
             (tree / f"{repo['id']}.repo").write_text(
                 repo_file(repo, config, conduit.server_info()))
+            gpgkey.write(tree, config)
         progress["state"] = "FINISHED"
         conduit.set_progress(progress, force=True)
         return PublishReport(True, summary={"num_units": total})
@@ -114,9 +120,9 @@ def repo_file(repo, config, server: dict) -> str:
     use_https = not config.get_boolean("http") and config.get_boolean("https")
     root = (server.get("https_url") if use_https else None) or server["base_url"]
     name = (repo.get("display_name") or repo["id"]).replace("\n", " ")
-    return (f"[{repo['id']}]\nname={name}\n"
-            f"baseurl={root.rstrip('/')}{WEB_PREFIX}{relative_url(repo, config)}/\n"
-            "enabled=1\ngpgcheck=0\n")
+    baseurl = f"{root.rstrip('/')}{WEB_PREFIX}{relative_url(repo, config)}/"
+    return (f"[{repo['id']}]\nname={name}\nbaseurl={baseurl}\nenabled=1\n"
+            + gpgkey.repo_file_lines(config, baseurl))
 
 
 class RepodataWriter:

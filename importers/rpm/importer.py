@@ -7,6 +7,11 @@ every package). Packages already stored (same unit key, file present) are associ
 others downloaded concurrently and verified. It is all or nothing, as for ``iso_importer``: a
 package that fails to download or verify fails the sync with nothing stored.
 
+Every downloaded package's signing key is read from its own header (signatures.py) into
+``signing_key``; with ``require_signature`` / ``allowed_keys`` refused packages are reported in
+``content.error_details`` (RPM1013 unsigned, RPM1014 other key) and left out, the rest of the
+sync going on. Uploads (upload.py) and copies follow the same rules.
+
 Not synced yet (the progress report says SKIPPED): delta RPMs, errata, comps, modules,
 distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
 """
@@ -28,6 +33,7 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataParseError,
     YumNoFeedError,
 )
+from pulp2ng.importers.rpm import signatures, upload
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
 from pulp2ng.importers.rpm.types import (
     DISTRIBUTION,
@@ -60,7 +66,8 @@ class YumImporter(Importer):
     # anyway, so checking costs nothing.
     default_config = {"validate": True, "remove_missing": False, "max_downloads": 5,
                       "download_policy": "immediate"}
-    config_keys = ("feed", "retain_old_count", "skip", "checksum_type", "force_full")
+    config_keys = ("feed", "retain_old_count", "skip", "checksum_type", "force_full",
+                   "require_signature", "allowed_keys")
 
     @classmethod
     def metadata(cls):
@@ -91,6 +98,9 @@ class YumImporter(Importer):
             return False, f"checksum_type {wanted!r} is not supported"
         if config.get("download_policy", "immediate") != "immediate":
             return False, "download_policy: only 'immediate' is supported"
+        problem = signatures.validate_config(config)  # require_signature, allowed_keys
+        if problem:
+            return False, problem
         return True, None
 
     # -- sync -----------------------------------------------------------------------------
@@ -105,11 +115,12 @@ class YumImporter(Importer):
                 progress.step("metadata", "IN_PROGRESS")
                 primary = _fetch_primary(downloader, feed, conduit)
                 progress.step("metadata", "FINISHED")
-                plan = Plan(conduit, types)
+                screen = signatures.Screen(config)
+                plan = Plan(conduit, types, screen)
                 plan.read(primary, feed)
                 progress.begin_content(plan)
                 fetched = _download(downloader, plan, progress, conduit,
-                                    config.get_boolean("validate", True))
+                                    config.get_boolean("validate", True), screen)
             progress.step("purge_duplicates", "IN_PROGRESS")
             plan.apply(fetched, config.get_boolean("remove_missing", False))
             progress.step("purge_duplicates", "FINISHED")
@@ -120,6 +131,17 @@ class YumImporter(Importer):
             progress.fail(str(exc))
             raise
         return SyncReport(True, summary=progress.report, details={})
+
+    # -- upload and copy (logic in upload.py and signatures.py) -------------------------------
+
+    def upload_unit(self, repo, type_id, unit_key, metadata, file_path, conduit, config):
+        return upload.upload_unit(repo, type_id, unit_key, metadata, file_path, conduit, config)
+
+    def import_units(self, source_repo, dest_repo, conduit, config, units):
+        """Copy, leaving out packages the destination's signature policy refuses."""
+        units = signatures.copy_filter(conduit, config, units)
+        conduit.associate_units(units)
+        return units
 
 
 def _feed(config) -> str:
@@ -191,9 +213,10 @@ class Plan:
     and the stored units to associate, as ``{_id, _content_type_id}``. Packages to download
     go to a spool file, one JSON line each, with their unit document."""
 
-    def __init__(self, conduit, types: list[str]):
+    def __init__(self, conduit, types: list[str], screen: signatures.Screen):
         self.conduit = conduit
         self.types = types
+        self.screen = screen
         self.in_repo = {t: conduit.repo_unit_ids(t) for t in types}
         self.upstream: dict[str, set] = {t: set() for t in types}
         self.to_link: list[dict] = []
@@ -262,10 +285,12 @@ class Plan:
         for type_id, entries in fresh.items():
             stored = self.conduit.find_units(
                 type_id, ({f: u[f] for f in PACKAGE_KEY} for _, u, _ in entries),
-                ["_storage_path"])
+                ["_storage_path", "signing_key"])
             for uid, unit, url in entries:
                 known = stored.get(uid)
                 if known and self.conduit.storage.exists(known["_storage_path"]):
+                    if self.screen.check_stored(known, unit, self.conduit.storage.path):
+                        continue  # refused by the signature policy; reported
                     self.to_link.append({"_id": uid, "_content_type_id": type_id})
                     continue
                 self._out.write(json.dumps({"type": type_id, "unit": unit, "url": url}) + "\n")
@@ -309,7 +334,8 @@ def _read_spool(path):
             yield json.loads(line)
 
 
-def _download(downloader, plan: Plan, progress, conduit, validate: bool):
+def _download(downloader, plan: Plan, progress, conduit, validate: bool,
+              screen: signatures.Screen):
     """Fetch and verify every new package into temp files, listed in a spool file that is
     returned; any failure removes them all and fails the sync."""
     if not plan.fetch_count:
@@ -331,6 +357,8 @@ def _download(downloader, plan: Plan, progress, conduit, validate: bool):
                 if result.ok and validate and unit["checksumtype"] != "sha256":
                     result.error = _verify(result.path, unit["checksumtype"], unit["checksum"],
                                            unit["filename"])
+                if result.ok and _refused(screen, result, unit, progress):
+                    continue
                 if result.ok:
                     out.write(json.dumps({**entry, "path": str(result.path),
                                           "sha256": result.sha256}) + "\n")
@@ -356,6 +384,22 @@ def _download(downloader, plan: Plan, progress, conduit, validate: bool):
                 pass
         raise
     return spool
+
+
+def _refused(screen: signatures.Screen, result, unit: dict, progress) -> bool:
+    """Read the downloaded file's signing key into ``unit``; True (file dropped, refusal
+    reported) when the signature policy refuses it. An unreadable header fails the
+    package like a checksum mismatch."""
+    try:
+        refusal = screen.check_file(result.path, unit)
+    except signatures.SignatureError as exc:
+        result.error = ContentValidationError(f"{unit['filename']}: {exc}")
+        return False
+    if refusal is None:
+        return False
+    result.path.unlink(missing_ok=True)
+    progress.package_refused(refusal, unit["size"])
+    return True
 
 
 class Progress:
@@ -389,6 +433,10 @@ class Progress:
         content.update(items_total=plan.fetch_count, items_left=plan.fetch_count,
                        size_total=plan.fetch_bytes, size_left=plan.fetch_bytes)
         content["details"].update(rpm_total=plan.fetch_count)
+        for refusal in plan.screen.refused:  # stored packages refused while planning
+            self.refused(refusal)
+        if plan.screen.refused_count:
+            content["details"]["refused"] = plan.screen.refused_count
         self.step("content", "IN_PROGRESS" if plan.fetch_count else "FINISHED")
 
     def package_done(self, unit: dict) -> None:
@@ -397,6 +445,24 @@ class Progress:
         content["size_left"] -= unit["size"] or 0
         content["details"]["rpm_done"] += 1
         if not content["items_left"]:
+            content["state"] = "FINISHED"
+        self.conduit.set_progress(self.report, force=not content["items_left"])
+
+    def package_refused(self, refusal: dict, size: int) -> None:
+        """A downloaded package the signature policy refused: not added, not a failure."""
+        content = self.report["content"]
+        content["items_left"] -= 1
+        content["size_left"] -= size or 0
+        self.refused(refusal)
+
+    def refused(self, refusal: dict) -> None:
+        """Report a package refused by the signature policy (``content.error_details`` with
+        its ``error_code``, as pulp_rpm 2.x, and the count in ``content.details``)."""
+        content = self.report["content"]
+        content["details"]["refused"] = content["details"].get("refused", 0) + 1
+        if len(content["error_details"]) < 50:
+            content["error_details"].append(refusal)
+        if not content["items_left"] and content["state"] == "IN_PROGRESS":
             content["state"] = "FINISHED"
         self.conduit.set_progress(self.report, force=not content["items_left"])
 

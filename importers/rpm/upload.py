@@ -1,0 +1,150 @@
+"""``yum_importer`` uploads (``import_upload``): packages, errata and comps metadata units.
+
+A package's unit is built from its own header (createrepo_c's ``package_from_rpm``), never
+from what the client sends: the client's unit key is a claim that must match the header and
+the file's checksum, or the upload fails with nothing stored. The importer's signature
+policy applies as it does to a sync. Errata and comps units have no file: their unit key and
+metadata are the client's (pulp-admin sent them that way), checked for shape only. A
+duplicate upload is harmless: the stored unit is kept and associated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import createrepo_c as cr
+
+from pulp2ng.importers.rpm import signatures
+from pulp2ng.importers.rpm.packages import checksum_type, unit_from_package
+from pulp2ng.importers.rpm.types import (
+    ERRATUM,
+    PACKAGE_CATEGORY,
+    PACKAGE_ENVIRONMENT,
+    PACKAGE_GROUP,
+    PACKAGE_KEY,
+    PACKAGE_LANGPACKS,
+    RPM,
+    SRPM,
+)
+from pulp2ng.plugin import UnsupportedTypes, UploadError
+
+PACKAGES = (RPM, SRPM)
+COMPS = (PACKAGE_GROUP, PACKAGE_CATEGORY, PACKAGE_ENVIRONMENT, PACKAGE_LANGPACKS)
+# Fields of a unit document the platform owns; a client's metadata never sets them.
+RESERVED = ("_id", "_content_type_id", "_storage_path", "_last_updated", "pulp_user_metadata")
+
+
+def upload_unit(repo, type_id, unit_key, metadata, file_path, conduit, config) -> dict:
+    unit_key = unit_key if isinstance(unit_key, dict) else {}
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if type_id in PACKAGES:
+        return _package(type_id, unit_key, file_path, conduit, config)
+    if type_id == ERRATUM:
+        return _metadata_unit(ERRATUM, _erratum(unit_key, metadata), conduit)
+    if type_id in COMPS:
+        return _metadata_unit(type_id, _comps(repo, type_id, unit_key, metadata), conduit)
+    raise UnsupportedTypes(f"yum_importer cannot import uploaded {type_id} units",
+                           unsupported_types=[type_id])
+
+
+def _package(type_id, claimed: dict, file_path, conduit, config) -> dict:
+    kind = checksum_type(claimed.get("checksumtype") or "sha256")
+    if kind is None:
+        raise UploadError(f"checksumtype {claimed.get('checksumtype')!r} is not supported",
+                          unit_key=claimed)
+    temp = conduit.storage.temp_path()
+    sha256 = hashlib.sha256()
+    with open(file_path, "rb") as src, open(temp, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            sha256.update(chunk)
+            dst.write(chunk)
+    try:
+        unit = _read_header(temp, kind, claimed)
+        _check_claim(type_id, unit, claimed)
+        try:
+            refusal = signatures.Screen(config).check_file(temp, unit)
+        except signatures.SignatureError as exc:
+            raise UploadError(f"{unit['filename']}: {exc}", unit_key=claimed) from None
+        if refusal:
+            raise UploadError(f"{unit['filename']} is refused by the importer's signature "
+                              f"policy: {refusal['error']}", unit_key=claimed,
+                              error_code=refusal["error_code"])
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    unit["_storage_path"] = conduit.store_file(temp, type_id, sha256.hexdigest())
+    conduit.save_units(type_id, [unit])
+    return {"success_flag": True, "details": {},
+            "summary": {f: unit[f] for f in (*PACKAGE_KEY, "filename", "signing_key")}}
+
+
+def _read_header(path, kind: str, claimed: dict) -> dict:
+    """The unit createrepo_c reads from the package header, checksummed with ``kind``."""
+    try:
+        pkg = cr.package_from_rpm(str(path), checksum_type=cr.checksum_type(kind),
+                                  changelog_limit=0)
+    except Exception as exc:  # createrepo_c's own error types for a file that is no RPM
+        raise UploadError(f"The upload is not a readable RPM: {exc}", unit_key=claimed) from None
+    # a header's file entries carry a digest too; units keep (type, dir, name) as primary.xml
+    pkg.files = [entry[:3] for entry in pkg.files or ()]
+    # Pulp 2 named the file from the header, whatever the client called it
+    pkg.location_href = f"{pkg.name}-{pkg.version}-{pkg.release}.{pkg.arch}.rpm"
+    return unit_from_package(pkg)
+
+
+def _check_claim(type_id: str, unit: dict, claimed: dict) -> None:
+    """Every unit-key field the client sent must be what the header says."""
+    actual_type = SRPM if unit["arch"] in ("src", "nosrc") else RPM  # as packages.type_of
+    if actual_type != type_id:
+        raise UploadError(f"The upload is a {actual_type} ({unit['filename']}), not a {type_id}",
+                          unit_key=claimed)
+    wrong = {f: {"claimed": claimed[f], "header": unit[f]} for f in PACKAGE_KEY
+             if claimed.get(f) is not None and str(claimed[f]).lower() != str(unit[f]).lower()}
+    if wrong:
+        fields = ", ".join(f"{f} {v['claimed']!r} (header: {v['header']!r})"
+                           for f, v in wrong.items())
+        raise UploadError(f"The uploaded package does not match its unit key: {fields}",
+                          unit_key=claimed, mismatches=wrong)
+
+
+def _erratum(unit_key: dict, metadata: dict) -> dict:
+    erratum_id = unit_key.get("id")
+    if not isinstance(erratum_id, str) or not erratum_id.strip():
+        raise UploadError("An erratum's unit_key needs its advisory id as 'id'",
+                          unit_key=unit_key)
+    pkglist = metadata.get("pkglist", [])
+    if not isinstance(pkglist, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("packages", []), list) for c in pkglist):
+        raise UploadError("erratum pkglist must be a list of collections, each with a list of "
+                          "packages", unit_key=unit_key)
+    references = metadata.get("references", [])
+    if not isinstance(references, list):
+        raise UploadError("erratum references must be a list", unit_key=unit_key)
+    return {**_clean(metadata), "pkglist": pkglist, "references": references,
+            "id": erratum_id}
+
+
+def _comps(repo, type_id: str, unit_key: dict, metadata: dict) -> dict:
+    """Comps units are per repository: ``repo_id`` is this repository's, whatever is sent."""
+    repo_id = unit_key.get("repo_id", repo["id"])
+    if repo_id != repo["id"]:
+        raise UploadError(f"unit_key repo_id {repo_id!r} is not this repository "
+                          f"({repo['id']!r})", unit_key=unit_key)
+    unit = {**_clean(metadata), "repo_id": repo["id"]}
+    if type_id != PACKAGE_LANGPACKS:
+        group_id = unit_key.get("id")
+        if not isinstance(group_id, str) or not group_id.strip():
+            raise UploadError(f"A {type_id}'s unit_key needs 'id'", unit_key=unit_key)
+        unit["id"] = group_id
+    return unit
+
+
+def _clean(metadata: dict) -> dict:
+    return {k: v for k, v in metadata.items() if k not in RESERVED and not k.startswith("_")}
+
+
+def _metadata_unit(type_id: str, unit: dict, conduit) -> dict:
+    conduit.save_units(type_id, [unit])
+    key = {k: unit[k] for k in ("id", "repo_id") if k in unit}
+    return {"success_flag": True, "summary": key, "details": {}}
+
