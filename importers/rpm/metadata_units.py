@@ -26,10 +26,11 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataParseError,
 )
 from pulp2ng.importers.rpm.packages import checksum_type
-from pulp2ng.importers.rpm.types import ERRATUM
+from pulp2ng.importers.rpm.types import ERRATUM, UNIT_TYPES
 from pulp2ng.plugin import DownloadRequest, TaskCanceled, safe_relative_path
 
 BATCH = 500
+KEYS = {t.id: t.unit_key for t in UNIT_TYPES}
 #: repomd data types of comps, best first (plain before compressed, as yum preferred).
 COMPS_DATA_TYPES = ("group", "group_gz", "group_xz", "group_zck")
 
@@ -118,8 +119,25 @@ class MetadataUnits:
                 conduit.unassociate_units(type_id, before - upstream)
 
     def _save(self, type_id: str, units: list[dict]) -> list[str]:
-        self.conduit.check_canceled()
-        return self.conduit.save_units(type_id, units)
+        """Save new units, associate all, and bring stored ones up to date: an erratum
+        when upstream's ``updated`` is later (pulp_rpm 2.x's rule; errata are shared by
+        repositories), a comps unit (this repository's own) whenever it differs."""
+        conduit = self.conduit
+        conduit.check_canceled()
+        stored = conduit.find_units(type_id, ({f: u[f] for f in KEYS[type_id]} for u in units))
+        revised = []
+        for unit in units:
+            old = stored.get(conduit.unit_id(type_id, {f: unit[f] for f in KEYS[type_id]}))
+            if old is None:
+                continue
+            if type_id == ERRATUM:
+                if (unit.get("updated") or "") > (old.get("updated") or ""):
+                    revised.append(unit)
+            elif any(old.get(k) != v for k, v in unit.items()):
+                revised.append(unit)
+        if revised:
+            conduit.update_units(type_id, revised)
+        return conduit.save_units(type_id, units)
 
 
 def _read_lines(path):

@@ -2,11 +2,13 @@
 package_group/category/environment/langpacks units, yum_distributor publishes them, and dnf
 sees them in what pulp2ng served."""
 
+import datetime as dt
 import gzip
 import re
 import subprocess
 import uuid
 
+import libcomps
 import requests
 
 from tests.conftest import require_tool
@@ -128,14 +130,23 @@ def test_mirror_drops_erratum_and_group_gone_upstream(api, tmp_path):
     assert sync_report["state"] == "finished", sync_report
     assert counts(api, repo_id)["erratum"] == 2
 
-    set_updateinfo(up, errata_for(up, prefix)[:1])   # the security erratum leaves upstream
+    # the security erratum leaves upstream, the bugfix one is revised (later ``updated``)
+    [bugfix] = errata_for(up, prefix)[:1]
+    set_updateinfo(up, [{**bugfix, "title": "revised", "updated": dt.datetime(2026, 2, 1)}])
     comps = comps_for(prefix)
-    comps.environments.clear()                          # and so does the environment
+    comps.environments.clear()                          # the environment leaves too
+    comps.groups[0].packages.append(libcomps.Package(f"{prefix}-walrus-base",
+                                                     libcomps.PACKAGE_TYPE_MANDATORY))
     set_comps(up, comps)
     [sync_report, _] = api.sync(repo_id)
     assert sync_report["state"] == "finished", sync_report
     assert counts(api, repo_id)["erratum"] == 2      # additive: nothing removed
     assert counts(api, repo_id)["package_environment"] == 1
+    # units still upstream are brought up to date in place
+    revised = units(api, repo_id, "erratum")[made["errata"][0]]
+    assert (revised["title"], revised["updated"]) == ("revised", "2026-02-01 00:00:00")
+    group = units(api, repo_id, "package_group")[made["group"]]
+    assert group["mandatory_package_names"] == [f"{prefix}-walrus", f"{prefix}-walrus-base"]
 
     [sync_report, publish_report] = api.sync(repo_id, remove_missing=True)
     assert sync_report["state"] == "finished", sync_report
