@@ -194,3 +194,22 @@ def test_bad_skip_type_is_refused(api):
         "importer_config": {"skip": ["package_group", "walrus"]}})
     assert response.status_code == 400, response.text
     assert "skip" in response.text
+
+
+def test_broken_updateinfo_fails_the_sync_and_stores_nothing(api, tmp_path):
+    up = tmp_path / "up"
+    prefix, _ = errata_upstream(up)
+    broken = tmp_path / "updateinfo.xml"
+    broken.write_text('<?xml version="1.0"?>\n<updates><update type="bugfix"><id>X</id>')
+    subprocess.run(["modifyrepo_c", "--mdtype", "updateinfo", str(broken), str(up / "repodata")],
+                   check=True, capture_output=True)
+    repo_id = yum_repo(api, up.as_uri() + "/")
+    [report] = api.sync(repo_id)
+    assert report["state"] == "error", report
+    assert report["error"]["code"] == "RPM1006"
+    assert "updateinfo" in report["error"]["description"]
+    assert report["progress_report"]["yum_importer"]["errata"]["state"] == "FAILED"
+    assert counts(api, repo_id) == {}   # neither the packages nor the comps were saved
+    stored = api.post(f"{API}/content/units/rpm/search/", json={"criteria": {
+        "filters": {"name": {"$regex": f"^{prefix}"}}}}).json()
+    assert stored == []
