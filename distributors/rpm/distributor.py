@@ -22,7 +22,10 @@ import time
 
 import createrepo_c as cr
 
-from pulp2ng.distributors.rpm.errata_comps import write_errata_and_comps
+from pulp2ng.distributors.rpm.errata_comps import (
+    validate_errata_comps_config,
+    write_errata_and_comps,
+)
 from pulp2ng.importers.rpm.comps import COMPS_TYPES
 from pulp2ng.importers.rpm.packages import checksum_type, package_from_unit
 from pulp2ng.importers.rpm.types import ERRATUM, RPM, SRPM
@@ -45,7 +48,8 @@ def relative_url(repo, config) -> str:
 class YumDistributor(Distributor):
     web_areas = {WEB_PREFIX: AREA}
     default_config = {"generate_sqlite": False, "checksum_type": "sha256"}
-    config_keys = ("relative_url", "http", "https", "force_full")
+    config_keys = ("relative_url", "http", "https", "force_full",
+                   "skip", "updateinfo_checksum_type")
 
     @classmethod
     def metadata(cls):
@@ -66,6 +70,9 @@ class YumDistributor(Distributor):
             return False, str(exc)
         if checksum_type(config.get("checksum_type")) is None:
             return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
+        problem = validate_errata_comps_config(config)  # errata_comps.py
+        if problem:
+            return False, problem
         return True, None
 
     def publish_location(self, repo, config):

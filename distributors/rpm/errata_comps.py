@@ -18,6 +18,18 @@ from pulp2ng.importers.rpm.packages import checksum_type
 from pulp2ng.importers.rpm.types import ERRATUM
 
 
+def validate_errata_comps_config(config) -> str | None:
+    """Why ``skip`` or ``updateinfo_checksum_type`` is unusable, or None."""
+    skip = config.get("skip")
+    if skip is not None and not isinstance(skip, list):
+        return "skip must be a list of unit type ids"
+    kind = config.get("updateinfo_checksum_type")
+    # createrepo_c 1.x writes sha224-sha512 only (no md5/sha1 repomd checksums)
+    if kind is not None and cr.checksum_type(checksum_type(kind) or "") == cr.UNKNOWN_CHECKSUM:
+        return f"updateinfo_checksum_type {kind!r} is not supported"
+    return None
+
+
 def write_errata_and_comps(conduit, repodata, config) -> list[tuple]:
     skip = set(config.get("skip") or ())
     records = []

@@ -213,3 +213,35 @@ def test_broken_updateinfo_fails_the_sync_and_stores_nothing(api, tmp_path):
     stored = api.post(f"{API}/content/units/rpm/search/", json={"criteria": {
         "filters": {"name": {"$regex": f"^{prefix}"}}}}).json()
     assert stored == []
+
+
+def test_distributor_skip_and_updateinfo_checksum_type(api, rpm_upstream, tmp_path):
+    up = tmp_path / "up"
+    _, made = errata_upstream(up)
+    repo_id = f"rpm-{uuid.uuid4().hex[:8]}"
+    bad = api.post(f"{API}/repositories/", json={"id": repo_id, "distributors": [{
+        "distributor_type_id": "yum_distributor", "distributor_config": {
+            "relative_url": "x", "http": True, "https": False,
+            "updateinfo_checksum_type": "sha1"}}]})
+    assert bad.status_code == 400 and "updateinfo_checksum_type" in bad.text, bad.text
+    response = api.post(f"{API}/repositories/", json={
+        "id": repo_id, "importer_type_id": "yum_importer",
+        "importer_config": {"feed": up.as_uri() + "/"},
+        "distributors": [{"distributor_type_id": "yum_distributor",
+                          "distributor_id": "yum_distributor", "auto_publish": True,
+                          "distributor_config": {
+                              "relative_url": f"fixtures/{repo_id}", "http": True,
+                              "https": False, "updateinfo_checksum_type": "sha512",
+                              "skip": ["package_group", "package_category",
+                                       "package_environment", "package_langpacks"]}}]})
+    assert response.status_code == 201, response.text
+    [sync_report, publish_report] = api.sync(repo_id)
+    assert publish_report["state"] == "finished", (publish_report.get("error"),
+                                                   publish_report.get("traceback"))
+    assert counts(api, repo_id)["package_group"] == 1   # synced, just not published
+    types = repomd_types(api, repo_id)
+    assert "group" not in types and "updateinfo" in types
+    repomd = requests.get(f"{api.base}/pulp/repos/fixtures/{repo_id}/repodata/repomd.xml").text
+    record = repomd[repomd.index('<data type="updateinfo">'):]
+    assert '<checksum type="sha512">' in record.split("</data>")[0]
+    assert made["errata"][0] in _published_updateinfo(api, repo_id)
