@@ -12,7 +12,8 @@ The repodata is written with createrepo_c while the units stream from the databa
 publish holds one package at a time. Pulp 2 published separate ``http`` and ``https`` trees;
 pulp2ng serves one tree on each listener, so the flags only choose the ``.repo`` file's URL.
 A publish with no change since the last one is skipped by the platform (unless ``force_full``).
-Not published yet: errata, comps, modules, delta RPMs, distribution trees.
+Errata and comps are written by :mod:`errata_comps` into the same repodata. Not published
+yet: modules, delta RPMs, distribution trees.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ import time
 import createrepo_c as cr
 
 from pulp2ng.distributors.rpm import gpgkey
+from pulp2ng.distributors.rpm.errata_comps import (
+    validate_errata_comps_config,
+    write_errata_and_comps,
+)
+from pulp2ng.importers.rpm.comps import COMPS_TYPES
 from pulp2ng.importers.rpm.packages import checksum_type, package_from_unit
-from pulp2ng.importers.rpm.types import RPM, SRPM
+from pulp2ng.importers.rpm.types import ERRATUM, RPM, SRPM
 from pulp2ng.plugin import (
     Distributor,
     PublishReport,
@@ -44,12 +50,13 @@ def relative_url(repo, config) -> str:
 class YumDistributor(Distributor):
     web_areas = {WEB_PREFIX: AREA}
     default_config = {"generate_sqlite": False, "checksum_type": "sha256"}
-    config_keys = ("relative_url", "http", "https", "force_full", "gpgkey")
+    config_keys = ("relative_url", "http", "https", "force_full", "gpgkey",
+                   "skip", "updateinfo_checksum_type")
 
     @classmethod
     def metadata(cls):
         return {"id": "yum_distributor", "display_name": "Yum Distributor",
-                "types": [RPM, SRPM]}
+                "types": [RPM, SRPM, ERRATUM, *COMPS_TYPES]}
 
     def validate_config(self, repo, config, config_conduit):
         missing = [key for key in REQUIRED if config.get(key) is None]
@@ -65,7 +72,7 @@ class YumDistributor(Distributor):
             return False, str(exc)
         if checksum_type(config.get("checksum_type")) is None:
             return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
-        problem = gpgkey.validate(config)
+        problem = gpgkey.validate(config) or validate_errata_comps_config(config)
         if problem:
             return False, problem
         return True, None
@@ -98,6 +105,8 @@ class YumDistributor(Distributor):
                         progress["num_processed"] += 1
             finally:
                 writer.close()
+            # updateinfo + comps (errata_comps.py), listed in the same repomd
+            writer.extra += write_errata_and_comps(conduit, repodata, config)
             writer.write_repomd(kind)
             (tree / f"{repo['id']}.repo").write_text(
                 repo_file(repo, config, conduit.server_info()))
@@ -142,6 +151,9 @@ class RepodataWriter:
             "filelists": cr.FilelistsSqlite(str(repodata / "filelists.sqlite")),
             "other": cr.OtherSqlite(str(repodata / "other.sqlite")),
         } if sqlite else {}
+        #: more files for repomd, ``(data_type, path, checksum type or None for the
+        #: repository's)``, written by the publish steps of other content types
+        self.extra: list[tuple] = []
         self.closed = False
 
     def add(self, pkg) -> None:
@@ -175,6 +187,11 @@ class RepodataWriter:
                 db_record.fill(ctype)
                 db_record.rename_file()
                 repomd.set_record(db_record)
+            record.rename_file()
+            repomd.set_record(record)
+        for data_type, path, extra_kind in self.extra:
+            record = cr.RepomdRecord(data_type, str(path))
+            record.fill(cr.checksum_type(extra_kind) if extra_kind else ctype)
             record.rename_file()
             repomd.set_record(record)
         (self.repodata / "repomd.xml").write_text(repomd.xml_dump())

@@ -12,7 +12,8 @@ Every downloaded package's signing key is read from its own header (signatures.p
 ``content.error_details`` (RPM1013 unsigned, RPM1014 other key) and left out, the rest of the
 sync going on. Uploads (upload.py) and copies follow the same rules.
 
-Not synced yet (the progress report says SKIPPED): delta RPMs, errata, comps, modules,
+Errata and comps are synced by :mod:`metadata_units` (fetched with the packages, saved
+after them). Not synced yet (the progress report says SKIPPED): delta RPMs, modules,
 distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
 """
 
@@ -26,6 +27,7 @@ import urllib.parse
 
 import createrepo_c as cr
 
+from pulp2ng.importers.rpm.comps import COMPS_TYPES
 from pulp2ng.importers.rpm.errors import (
     YumChecksumTypeError,
     YumDownloadError,
@@ -34,6 +36,7 @@ from pulp2ng.importers.rpm.errors import (
     YumNoFeedError,
 )
 from pulp2ng.importers.rpm import signatures, upload
+from pulp2ng.importers.rpm.metadata_units import MetadataUnits
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
 from pulp2ng.importers.rpm.types import (
     DISTRIBUTION,
@@ -56,7 +59,7 @@ from pulp2ng.plugin import (
 )
 
 BATCH = 500
-SKIPPABLE = (RPM, SRPM, DRPM, DISTRIBUTION, ERRATUM)
+SKIPPABLE = (RPM, SRPM, DRPM, DISTRIBUTION, ERRATUM, *COMPS_TYPES)
 
 
 class YumImporter(Importer):
@@ -121,8 +124,13 @@ class YumImporter(Importer):
                 progress.begin_content(plan)
                 fetched = _download(downloader, plan, progress, conduit,
                                     config.get_boolean("validate", True), screen)
+                # errata + comps (metadata_units.py): fetched and parsed before anything is
+                # stored, saved after the packages
+                extras = MetadataUnits(conduit, repo["id"], skip)
+                extras.fetch(downloader, feed, progress)
             progress.step("purge_duplicates", "IN_PROGRESS")
             plan.apply(fetched, config.get_boolean("remove_missing", False))
+            extras.apply(config.get_boolean("remove_missing", False))
             progress.step("purge_duplicates", "FINISHED")
         except TaskCanceled:
             progress.cancel()

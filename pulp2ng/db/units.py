@@ -43,6 +43,11 @@ class UnitQueries:
     def set_unit_user_metadata(self, type_id: str, uid: str, metadata: dict) -> None:
         self.units(type_id).update_one({"_id": uid}, {"$set": {"pulp_user_metadata": metadata}})
 
+    def set_unit_fields(self, type_id: str, uid: str, fields: dict) -> bool:
+        """``$set`` these fields of one stored unit (its metadata, never its key); False
+        when no such unit is stored."""
+        return self.units(type_id).update_one({"_id": uid}, {"$set": fields}).matched_count > 0
+
     def insert_units(self, type_id: str, docs: list[dict]) -> int:
         """Insert units whose id is not stored yet; returns how many were inserted."""
         return insert_ignoring_duplicates(self.units(type_id), docs)
