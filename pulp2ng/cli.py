@@ -33,7 +33,10 @@ def main(argv=None) -> int:
     worker = sub.add_parser("worker", help="run a task worker")
     worker.add_argument("--name", help="stable worker name (default worker-<pid>@<host>)")
     sub.add_parser("scheduler", help="run the scheduler")
-    sub.add_parser("db", help="run the embedded database in the foreground")
+    db = sub.add_parser("db", help="run the embedded database in the foreground")
+    db.add_argument("--host", help="bind address (default [database] embedded_host); beyond "
+                    "loopback only with embedded_auth on")
+    db.add_argument("--port", type=int, help="port (default [database] embedded_port)")
     sub.add_parser("rotate-key", help="re-encrypt stored secrets under a new key file")
     args = parser.parse_args(argv)
     settings = load_settings(args.config)
@@ -79,11 +82,18 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    from pulp2ng.embedded import start_embedded
+    from pulp2ng.embedded import UnsafeBind, start_embedded
 
-    db = start_embedded(settings)
-    log.info("embedded database at %s (password in %s)", db.public_url,
-             settings.state_dir / "db-credentials")
+    overrides = {"embedded_host": args.host, "embedded_port": args.port}
+    settings = settings.with_overrides(
+        database={k: v for k, v in overrides.items() if v is not None})
+    try:
+        db = start_embedded(settings)
+    except UnsafeBind as exc:
+        print(f"pulp2ng db: {exc}", file=sys.stderr)
+        return 2
+    log.info("embedded database on %s:%d%s: %s (password in %s)", db.host, db.port,
+             " with TLS" if db.tls else "", db.public_url, settings.state_dir / "db-credentials")
     _wait_for_signal()
     db.stop()
     return 0
