@@ -1,4 +1,5 @@
-"""Reservations, parallelism, crash recovery and cancel, on the embedded broker and RabbitMQ."""
+"""Reservations, parallelism, crash recovery and cancel, on the embedded broker, RabbitMQ and
+Redis."""
 
 import signal
 import threading
@@ -7,14 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import require_rabbitmq
+from tests.conftest import require_rabbitmq, require_redis
 
 API = "/pulp/api/v2"
 
 
-@pytest.fixture(params=["mongodb", "rabbitmq"])
+@pytest.fixture(params=["mongodb", "rabbitmq", "redis"])
 def broker(request):
-    return "" if request.param == "mongodb" else require_rabbitmq()
+    return {"mongodb": lambda: "", "rabbitmq": require_rabbitmq,
+            "redis": require_redis}[request.param]()
 
 
 @pytest.fixture
