@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import socket
 import sys
@@ -24,18 +23,27 @@ from pulp2ng.logconfig import configure as configure_logging
 log = logging.getLogger("pulp2ng")
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, apart from running it (the systemd units' test parses theirs)."""
     parser = argparse.ArgumentParser(prog="pulp2ng", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="configuration file (default: $PULP2NG_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole stack on this machine")
     sub.add_parser("api", help="serve the REST API")
     worker = sub.add_parser("worker", help="run a task worker")
-    worker.add_argument("--name", help="stable worker name (default worker-<pid>@<host>)")
+    worker.add_argument("--name", help="stable worker name, unique among live workers "
+                        "(default worker-<pid>@<host>); a live worker's name is refused")
     sub.add_parser("scheduler", help="run the scheduler")
-    sub.add_parser("db", help="run the embedded database in the foreground")
+    db = sub.add_parser("db", help="run the embedded database in the foreground")
+    db.add_argument("--host", help="bind address (default [database] embedded_host); beyond "
+                    "loopback only with embedded_auth on")
+    db.add_argument("--port", type=int, help="port (default [database] embedded_port)")
     sub.add_parser("rotate-key", help="re-encrypt stored secrets under a new key file")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     settings = load_settings(args.config)
     configure_logging(settings.get("logging", "level"))
     return {
@@ -67,9 +75,9 @@ def cmd_api(settings, args) -> int:
 
 def cmd_worker(settings, args) -> int:
     from pulp2ng.tasking.worker import run_worker
+    from pulp2ng.tasking.workers import default_worker_name
 
-    name = args.name or f"worker-{os.getpid()}@{socket.gethostname()}"
-    return run_worker(settings, name)
+    return run_worker(settings, args.name or default_worker_name())
 
 
 def cmd_scheduler(settings, args) -> int:
@@ -79,11 +87,18 @@ def cmd_scheduler(settings, args) -> int:
 
 
 def cmd_db(settings, args) -> int:
-    from pulp2ng.embedded import start_embedded
+    from pulp2ng.embedded import UnsafeBind, start_embedded
 
-    db = start_embedded(settings)
-    log.info("embedded database at %s (password in %s)", db.public_url,
-             settings.state_dir / "db-credentials")
+    overrides = {"embedded_host": args.host, "embedded_port": args.port}
+    settings = settings.with_overrides(
+        database={k: v for k, v in overrides.items() if v is not None})
+    try:
+        db = start_embedded(settings)
+    except UnsafeBind as exc:
+        print(f"pulp2ng db: {exc}", file=sys.stderr)
+        return 2
+    log.info("embedded database on %s:%d%s: %s (password in %s)", db.host, db.port,
+             " with TLS" if db.tls else "", db.public_url, settings.state_dir / "db-credentials")
     _wait_for_signal()
     db.stop()
     return 0

@@ -6,6 +6,7 @@ Celery's messages travel through the same server via kombu's MongoDB transport.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -34,15 +35,54 @@ def secantusd_binary() -> str:
     return found
 
 
-def mongo_url(port: int, credentials: tuple[str, str] | None = None) -> str:
+#: Bind addresses that mean "every interface": clients on this host reach them on loopback.
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def client_host(bind: str) -> str:
+    """Where a client on this host reaches a server bound to ``bind``."""
+    if bind in _ANY_ADDRESS or is_loopback(bind):
+        return "::1" if bind == "::" else "127.0.0.1"
+    return bind
+
+
+def mongo_url(port: int, credentials: tuple[str, str] | None = None,
+              host: str = "127.0.0.1", tls: bool = False) -> str:
     # directConnection: SecantusDB advertises a one-node replica set; talk to it directly.
     # retryWrites=false: one local node has no failover to retry across, and SecantusDB's
     # retryable-write bookkeeping costs about a third of every small write (measured here).
     query = "directConnection=true&retryWrites=false"
+    if tls:
+        # Only for this host's own processes talking to the server it started: the
+        # certificate names the public address, not the one dialled here, and may be signed
+        # by a CA this host does not hold. Remote clients verify (tls=true&tlsCAFile=...).
+        query += "&tls=true&tlsInsecure=true"
+    netloc = f"[{host}]" if ":" in host else host
     if credentials:
         user, password = credentials
-        return f"mongodb://{user}:{password}@127.0.0.1:{port}/?{query}&authSource=admin"
-    return f"mongodb://127.0.0.1:{port}/?{query}"
+        return f"mongodb://{user}:{password}@{netloc}:{port}/?{query}&authSource=admin"
+    return f"mongodb://{netloc}:{port}/?{query}"
+
+
+class UnsafeBind(SystemExit):
+    """The embedded server would listen beyond loopback without authentication."""
+
+
+def check_bind(host: str, auth: bool) -> None:
+    """Refuse to serve other hosts without a user: anyone who can reach the port could read
+    and change every document (and the broker's messages travel through it too)."""
+    if not (is_loopback(host) or auth):
+        raise UnsafeBind(
+            f"refusing to bind the embedded database to {host}: it would accept clients "
+            "from other hosts without authentication; set [database] embedded_auth = true "
+            "(PULP2NG_DATABASE_EMBEDDED_AUTH) or bind to 127.0.0.1")
 
 
 def embedded_credentials(state_dir: os.PathLike) -> tuple[str, str]:
@@ -68,14 +108,20 @@ def embedded_credentials(state_dir: os.PathLike) -> tuple[str, str]:
 
 
 class EmbeddedDatabase:
-    """Start, wait for and stop a SecantusDB server bound to 127.0.0.1."""
+    """Start, wait for and stop a SecantusDB server (bound to 127.0.0.1 unless ``host``)."""
 
     #: In the data directory once the user exists: later starts go straight to ``--auth``.
     PROVISIONED = ".pulp2ng-user"
 
     def __init__(self, data_dir: os.PathLike, port: int = 0, log_file=None,
-                 credentials: tuple[str, str] | None = None, sync_on_commit: bool = False):
+                 credentials: tuple[str, str] | None = None, sync_on_commit: bool = False,
+                 host: str = "127.0.0.1", tls: dict | None = None):
+        """``tls``: ``{"cert", "key", "ca"}`` PEM paths (``ca`` optional: client
+        certificates offered are then verified against it)."""
+        check_bind(host, bool(credentials))
         self.data_dir = Path(data_dir)
+        self.host = host
+        self.tls = tls if tls and tls.get("cert") and tls.get("key") else None
         self.port = port or free_port()
         self.log_file = log_file
         self.credentials = credentials
@@ -86,12 +132,13 @@ class EmbeddedDatabase:
 
     @property
     def url(self) -> str:
-        return mongo_url(self.port, self.credentials)
+        return mongo_url(self.port, self.credentials, client_host(self.host), bool(self.tls))
 
     @property
     def public_url(self) -> str:
         """The URL without the password, for logs."""
-        return mongo_url(self.port, self.credentials and (self.credentials[0], "****"))
+        return mongo_url(self.port, self.credentials and (self.credentials[0], "****"),
+                         client_host(self.host), bool(self.tls))
 
     def start(self, timeout: float = 30.0) -> "EmbeddedDatabase":
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -104,21 +151,33 @@ class EmbeddedDatabase:
     def _spawn(self, auth: bool) -> None:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [secantusd_binary(), "--host", "127.0.0.1", "--port", str(self.port),
+            [secantusd_binary(), "--host", self.host, "--port", str(self.port),
              "--storage-path", str(self.data_dir), "--log-level", "WARNING",
              *(["--auth"] if auth else []),
+             *self._tls_arguments(),
              *(["--sync-on-commit"] if self.sync_on_commit else [])],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent,
         )
 
+    def _tls_arguments(self) -> list[str]:
+        if not self.tls:
+            return []
+        args = ["--tls-cert-file", str(self.tls["cert"]), "--tls-key-file", str(self.tls["key"])]
+        return args + (["--tls-ca-file", str(self.tls["ca"])] if self.tls.get("ca") else [])
+
     def _provision(self, timeout: float) -> None:
-        """SecantusDB's way: create the user without ``--auth``, then restart with it."""
+        """SecantusDB's way: create the user without ``--auth``, then restart with it.
+
+        Done on loopback whatever ``host`` is: for these seconds the server has no user, and
+        nobody else may reach it then."""
+        bind, self.host = self.host, "127.0.0.1"
         self._spawn(auth=False)
         try:
-            self.wait_ready(timeout, mongo_url(self.port))
+            anonymous = mongo_url(self.port, tls=bool(self.tls))
+            self.wait_ready(timeout, anonymous)
             user, password = self.credentials
-            client = pymongo.MongoClient(mongo_url(self.port))
+            client = pymongo.MongoClient(anonymous)
             try:
                 command = "updateUser" if client.admin.command(
                     "usersInfo", user).get("users") else "createUser"
@@ -127,6 +186,7 @@ class EmbeddedDatabase:
                 client.close()
         finally:
             self.stop()
+            self.host = bind
         (self.data_dir / self.PROVISIONED).write_text(self.credentials[0] + "\n")
 
     def wait_ready(self, timeout: float, url: str | None = None) -> None:
@@ -156,7 +216,7 @@ class EmbeddedDatabase:
                 self.process.wait()
 
 
-def remembered_port(state_dir: Path, configured: int = 0) -> int:
+def remembered_port(state_dir: Path, configured: int = 0, host: str = "127.0.0.1") -> int:
     """The embedded server's port: configured, else the one recorded at an earlier start.
 
     Every child of ``pulp2ng run`` was given the database URL, so a restarted server must
@@ -171,7 +231,7 @@ def remembered_port(state_dir: Path, configured: int = 0) -> int:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((client_host(host), port))
         except OSError:  # taken by something else since; nobody holds the old URL yet
             return free_port()
     return port
@@ -182,17 +242,25 @@ def remember_port(state_dir: Path, port: int) -> None:
 
 
 def start_embedded(settings, log_file=None) -> EmbeddedDatabase:
-    """Start the embedded server of ``settings``: ``<state_dir>/db`` on the recorded port,
-    with its user unless ``embedded_auth`` is off; the port is recorded for the next start."""
+    """Start the embedded server of ``settings``: ``<state_dir>/db`` on the recorded port and
+    ``embedded_host``, with its user unless ``embedded_auth`` is off (refused beyond loopback)
+    and TLS when ``embedded_tls_cert``/``_key`` are set; the port is recorded for the next
+    start."""
     from pulp2ng.secrets import make_private_dir
 
+    host = settings.get("database", "embedded_host").strip() or "127.0.0.1"
+    auth = settings.getboolean("database", "embedded_auth")
+    check_bind(host, auth)  # before anything is created on disk
     state = make_private_dir(settings.state_dir)
     db = EmbeddedDatabase(
-        state / "db", remembered_port(state, settings.getint("database", "embedded_port")),
+        state / "db",
+        remembered_port(state, settings.getint("database", "embedded_port"), host),
         log_file=log_file,
-        credentials=(embedded_credentials(state)
-                     if settings.getboolean("database", "embedded_auth") else None),
+        credentials=embedded_credentials(state) if auth else None,
         sync_on_commit=settings.getboolean("database", "embedded_sync_on_commit"),
+        host=host,
+        tls={key: settings.get("database", f"embedded_tls_{key}").strip()
+             for key in ("cert", "key", "ca")},
     ).start()
     remember_port(state, db.port)
     return db

@@ -37,6 +37,19 @@ def require_rabbitmq() -> str:
     return "amqp://guest:guest@127.0.0.1:5672//"
 
 
+#: The Redis database the tests' brokers use: not 0, so a developer's own data is not mixed
+#: in; each stack's queue name is unique, so stacks sharing it do not take each other's tasks.
+REDIS_TEST_DB = 13
+
+
+def require_redis() -> str:
+    if not port_open("127.0.0.1", 6379):
+        if in_ci():
+            pytest.fail("Redis must answer on 127.0.0.1:6379 in CI (.ci/run starts it)")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """The embedded SecantusDB server, or $PULP2NG_TEST_DATABASE_URL (a real MongoDB)."""

@@ -153,10 +153,33 @@ class TaskQueries:
 
     # -- workers ------------------------------------------------------------------------------
 
-    def record_heartbeat(self, name: str, moment, role: str) -> None:
+    def record_heartbeat(self, name: str, moment, role: str, identity: dict | None = None) -> None:
         self.workers.update_one(
-            {"_id": name}, {"$set": {"last_heartbeat": moment, "role": role}}, upsert=True
+            {"_id": name}, {"$set": {"last_heartbeat": moment, "role": role, **(identity or {})}},
+            upsert=True,
         )
+
+    def find_worker(self, name: str) -> dict | None:
+        return self.workers.find_one({"_id": name})
+
+    def live_worker(self, name: str, cutoff) -> dict | None:
+        """The document of ``name`` if it beat at or after ``cutoff``."""
+        return self.workers.find_one({"_id": name, "last_heartbeat": {"$gte": cutoff}})
+
+    def take_worker_name(self, name: str, previous: dict | None, fields: dict) -> bool:
+        """Write ``fields`` as ``name``'s document unless it changed since ``previous`` was
+        read (``None``: there was none); False when another process got there first."""
+        from pymongo.errors import DuplicateKeyError
+
+        if previous is None:
+            try:
+                self.workers.insert_one({"_id": name, **fields})
+            except DuplicateKeyError:
+                return False
+            return True
+        taken = self.workers.update_one(
+            {"_id": name, "last_heartbeat": previous["last_heartbeat"]}, {"$set": fields})
+        return bool(taken.matched_count)
 
     def workers_seen_since(self, cutoff) -> list[dict]:
         return list(self.workers.find({"last_heartbeat": {"$gte": cutoff}}).sort("_id"))

@@ -1,4 +1,4 @@
-"""The broker: RabbitMQ when ``broker.url`` names one, else the database itself.
+"""The broker: RabbitMQ or Redis when ``broker.url`` names one, else the database itself.
 
 The embedded default is kombu's MongoDB transport, which polls. :class:`Transport` polls
 fast while messages flow and slowly once a worker has been idle for a while, so an idle
@@ -7,6 +7,7 @@ installation does not keep the database busy answering empty polls.
 
 from __future__ import annotations
 
+import importlib
 import socket
 import time
 from queue import Empty
@@ -34,6 +35,17 @@ def broker_url(settings) -> str:
 
 def is_mongodb(url: str) -> bool:
     return url.startswith(("mongodb://", "mongodb+srv://"))
+
+
+def require_client_library(url: str) -> None:
+    """A ``redis://`` broker without the ``redis`` library fails deep inside kombu (an
+    AttributeError on ``None`` in the worker); say what to install instead, at start."""
+    if url.startswith(("redis://", "rediss://", "redis+socket://")):
+        try:
+            importlib.import_module("redis")
+        except ImportError:
+            raise SystemExit("the redis:// broker needs the redis library: "
+                             "pip install 'pulp2ng[redis]'") from None
 
 
 def prepare_broker(settings) -> None:

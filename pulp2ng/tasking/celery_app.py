@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from celery import Celery
 
-from pulp2ng.tasking.broker import broker_url, is_mongodb, transport_settings
+from pulp2ng.tasking.broker import broker_url, require_client_library, transport_settings
 
 
 def make_celery(settings) -> Celery:
     """Build the Celery app from settings; tasks carry only a task id, as JSON."""
+    require_client_library(broker_url(settings))
     app = Celery("pulp2ng", broker=broker_url(settings), set_as_current=False)
     app.conf.update(**transport_settings(settings))
     app.conf.update(
@@ -36,7 +37,7 @@ def make_celery(settings) -> Celery:
         },
         broker_connection_timeout=2,
     )
-    if not is_mongodb(broker_url(settings)):
+    if broker_url(settings).startswith(("amqp://", "amqps://", "pyamqp://")):
         # Publisher confirms: a message written to a connection the broker already dropped
         # raises (and is retried) instead of vanishing, so a dispatch never answers 202
         # for a message RabbitMQ never got.

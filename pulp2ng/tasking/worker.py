@@ -9,7 +9,9 @@ from celery import signals
 from pulp2ng.lifecycle import exit_after
 from pulp2ng.logconfig import debug_enabled
 from pulp2ng.platform import Platform
-from pulp2ng.tasking.workers import Heartbeat, fail_worker_tasks, heartbeat
+from pulp2ng.tasking.workers import (
+    Heartbeat, WorkerNameInUse, claim_worker_name, fail_worker_tasks, heartbeat,
+)
 
 log = logging.getLogger(__name__)
 #: Seconds a stopping worker may spend finishing its task before it exits regardless.
@@ -29,6 +31,11 @@ def run_worker(settings, name: str) -> int:
     _quiet_celery_console()
     platform = Platform.from_settings(settings, worker_name=name)
     platform.prepare_database()
+    try:  # before anything below: it would fail a live namesake's tasks as its own
+        claim_worker_name(platform, name)
+    except WorkerNameInUse as exc:
+        log.error("%s", exc)
+        return 1
     # A worker restarting after a crash fails what its previous life left running.
     fail_worker_tasks(platform, name, "the worker restarted")
     heartbeat(platform, name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 
 from pulp2ng.db.store import now
@@ -21,7 +23,69 @@ log = logging.getLogger(__name__)
 
 
 def heartbeat(platform, name: str, role: str = "worker") -> None:
-    platform.store.record_heartbeat(name, now(), role)
+    platform.store.record_heartbeat(name, now(), role, process_identity())
+
+
+def default_worker_name() -> str:
+    """``worker-<pid>@<host>``: unique among live workers without configuration (Celery's
+    ``name@host`` node-name form, as Pulp 2's ``reserved_resource_worker-N@host``)."""
+    return f"worker-{os.getpid()}@{socket.gethostname()}"
+
+
+def process_identity() -> dict:
+    """What tells, on the same machine, whether the process behind a worker name still runs:
+    host name, PID namespace (containers sharing a host name) and PID."""
+    try:
+        pidns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        pidns = None
+    return {"host": socket.gethostname(), "pidns": pidns, "pid": os.getpid()}
+
+
+def _pid_alive(pid) -> bool:
+    try:
+        with open(f"/proc/{int(pid)}/stat") as fh:  # a zombie is as dead as a missing PID
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, ValueError, TypeError, IndexError):
+        return False
+
+
+def _holder_is_gone(holder: dict, me: dict) -> bool:
+    """True only when the holder provably ran here and exited (e.g. a supervised restart);
+    a holder on another host counts as alive until its heartbeat is ``worker_timeout`` old."""
+    local = holder.get("host") == me["host"] and holder.get("pidns") == me["pidns"]
+    return local and holder.get("pid") != me["pid"] and not _pid_alive(holder.get("pid"))
+
+
+class WorkerNameInUse(SystemExit):
+    """Another live process runs under this worker name."""
+
+
+def claim_worker_name(platform, name: str, role: str = "worker") -> None:
+    """Take ``name`` for this process, or raise :class:`WorkerNameInUse`.
+
+    Two processes under one name would each take the other's tasks for a previous life's
+    and fail them. A name is free when nobody beat under it for ``worker_timeout``, or when
+    its holder ran on this machine and has exited. The take is a compare-and-set on the
+    document as read, so of two processes starting together under one name only one wins.
+    """
+    timeout = platform.settings.getfloat("tasks", "worker_timeout")
+    me = process_identity()
+    for _ in range(3):  # the holder may be reaped or beat between our read and our write
+        holder = platform.store.live_worker(name, now() - dt.timedelta(seconds=timeout))
+        if holder is not None and not _holder_is_gone(holder, me):
+            where = f"pid {holder.get('pid', '?')} on {holder.get('host', 'an unknown host')}"
+            raise WorkerNameInUse(
+                f"refusing to start {role} {name}: a live {holder.get('role', 'worker')} "
+                f"({where}) holds that name (last heartbeat {holder['last_heartbeat']}); "
+                f"give this one another --name, or stop that one (or wait {timeout:g} s "
+                "after it died)")
+        previous = holder or platform.store.find_worker(name)
+        if platform.store.take_worker_name(
+                name, previous, {"last_heartbeat": now(), "role": role, **me}):
+            return
+    raise WorkerNameInUse(f"refusing to start {role} {name}: another process is taking "
+                          "that name at the same time")
 
 
 def live_workers(platform) -> list[dict]:

@@ -1,20 +1,23 @@
-"""Reservations, parallelism, crash recovery and cancel, on the embedded broker and RabbitMQ."""
+"""Reservations, parallelism, crash recovery and cancel, on the embedded broker, RabbitMQ and
+Redis."""
 
 import signal
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import require_rabbitmq
+from tests.conftest import require_rabbitmq, require_redis
 
 API = "/pulp/api/v2"
 
 
-@pytest.fixture(params=["mongodb", "rabbitmq"])
+@pytest.fixture(params=["mongodb", "rabbitmq", "redis"])
 def broker(request):
-    return "" if request.param == "mongodb" else require_rabbitmq()
+    return {"mongodb": lambda: "", "rabbitmq": require_rabbitmq,
+            "redis": require_redis}[request.param]()
 
 
 @pytest.fixture
@@ -141,6 +144,31 @@ def test_worker_restarted_under_its_name_cleans_up_before_the_timeout(make_stack
     assert failed["state"] == "error" and "restarted" in failed["error"]["description"]
     assert api.wait_task(next_task, timeout=20)["state"] == "finished"
     assert time.monotonic() - started < 30   # well before the reaper's timeout
+
+
+def test_second_worker_under_a_live_workers_name_is_refused(make_stack):
+    """Issue 22: it would take the live worker's running task for its own previous life's
+    and fail it. It must exit non-zero, saying why, and leave that task alone."""
+    import subprocess
+    import sys
+
+    stack = make_stack(workers=1, worker_timeout=30)
+    api = stack.api
+    repo_id = f"dup-{uuid.uuid4().hex[:8]}"
+    make_repo(api, repo_id)
+    running = sync(api, repo_id, sleep=6, num_units=2)
+    name = wait_running(api, running)["worker_name"]
+    second = subprocess.run([sys.executable, "-m", "pulp2ng.cli", "worker", "--name", name],
+                            env=stack.env, capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0
+    assert f"refusing to start worker {name}: a live worker" in second.stderr
+    assert f"pid {stack.processes[name].pid}" in second.stderr
+    assert api.task(running)["state"] == "running"
+    report = api.wait_task(running, timeout=30)
+    assert report["state"] == "finished", report
+    assert report["worker_name"] == name and report["result"]["added_count"] == 2
+    assert stack.processes[name].poll() is None
+    assert name in stack.workers_known()
 
 
 def test_cancel_waiting_and_running(tstack):
