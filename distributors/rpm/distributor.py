@@ -11,7 +11,8 @@ The repodata is written with createrepo_c while the units stream from the databa
 publish holds one package at a time. Pulp 2 published separate ``http`` and ``https`` trees;
 pulp2ng serves one tree on each listener, so the flags only choose the ``.repo`` file's URL.
 A publish with no change since the last one is skipped by the platform (unless ``force_full``).
-Not published yet: errata, comps, modules, delta RPMs, distribution trees.
+Delta RPMs, modules, the distribution tree and other metadata files: distributors/rpm/extras.py.
+Not published yet: errata, comps.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 
 import createrepo_c as cr
 
+from pulp2ng.distributors.rpm.extras import EXTRA_TYPES, publish_extras
 from pulp2ng.importers.rpm.packages import checksum_type, package_from_unit
 from pulp2ng.importers.rpm.types import RPM, SRPM
 from pulp2ng.plugin import (
@@ -42,12 +44,12 @@ def relative_url(repo, config) -> str:
 class YumDistributor(Distributor):
     web_areas = {WEB_PREFIX: AREA}
     default_config = {"generate_sqlite": False, "checksum_type": "sha256"}
-    config_keys = ("relative_url", "http", "https", "force_full")
+    config_keys = ("relative_url", "http", "https", "force_full", "skip")
 
     @classmethod
     def metadata(cls):
         return {"id": "yum_distributor", "display_name": "Yum Distributor",
-                "types": [RPM, SRPM]}
+                "types": [RPM, SRPM, *EXTRA_TYPES]}
 
     def validate_config(self, repo, config, config_conduit):
         missing = [key for key in REQUIRED if config.get(key) is None]
@@ -61,6 +63,8 @@ class YumDistributor(Distributor):
                 config.get_boolean(key)
         except ValueError as exc:
             return False, str(exc)
+        if config.get("skip") is not None and not isinstance(config.get("skip"), list):
+            return False, "skip must be a list of unit type ids"
         if checksum_type(config.get("checksum_type")) is None:
             return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
         return True, None
@@ -93,7 +97,9 @@ class YumDistributor(Distributor):
                         progress["num_processed"] += 1
             finally:
                 writer.close()
-            writer.write_repomd(kind)
+            # delta RPMs, modules, distribution tree, metadata files (distributors/rpm/extras.py)
+            extra_records = publish_extras(conduit, tree, set(config.get("skip") or ()))
+            writer.write_repomd(kind, extra_records)
             (tree / f"{repo['id']}.repo").write_text(
                 repo_file(repo, config, conduit.server_info()))
         progress["state"] = "FINISHED"
@@ -150,7 +156,7 @@ class RepodataWriter:
             for file in self.xml.values():
                 file.close()
 
-    def write_repomd(self, kind: str) -> None:
+    def write_repomd(self, kind: str, extra_records=()) -> None:
         """Checksum every file, name it by its checksum, and write repomd.xml last."""
         ctype = cr.checksum_type(kind)
         repomd = cr.Repomd()
@@ -169,6 +175,11 @@ class RepodataWriter:
                 db_record.fill(ctype)
                 db_record.rename_file()
                 repomd.set_record(db_record)
+            record.rename_file()
+            repomd.set_record(record)
+        for mdtype, path in extra_records:  # (repomd type, file in repodata/)
+            record = cr.RepomdRecord(mdtype, str(path))
+            record.fill(ctype)
             record.rename_file()
             repomd.set_record(record)
         (self.repodata / "repomd.xml").write_text(repomd.xml_dump())

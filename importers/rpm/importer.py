@@ -7,8 +7,9 @@ every package). Packages already stored (same unit key, file present) are associ
 others downloaded concurrently and verified. It is all or nothing, as for ``iso_importer``: a
 package that fails to download or verify fails the sync with nothing stored.
 
-Not synced yet (the progress report says SKIPPED): delta RPMs, errata, comps, modules,
-distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
+Modules, delta RPMs, the distribution tree and other metadata files: importers/rpm/extras.py.
+Not synced yet (the progress report says SKIPPED): errata, comps; filelists.xml and other.xml
+(a unit holds the files primary.xml lists).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataParseError,
     YumNoFeedError,
 )
+from pulp2ng.importers.rpm.extras import EXTRA_TYPES, ExtraContent
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
 from pulp2ng.importers.rpm.types import (
     DISTRIBUTION,
@@ -51,6 +53,7 @@ from pulp2ng.plugin import (
 
 BATCH = 500
 SKIPPABLE = (RPM, SRPM, DRPM, DISTRIBUTION, ERRATUM)
+SKIPPABLE += tuple(t for t in EXTRA_TYPES if t not in SKIPPABLE)  # modules, metadata files
 
 
 class YumImporter(Importer):
@@ -110,8 +113,12 @@ class YumImporter(Importer):
                 progress.begin_content(plan)
                 fetched = _download(downloader, plan, progress, conduit,
                                     config.get_boolean("validate", True))
+                # modules, delta RPMs, distribution tree, other metadata (importers/rpm/extras.py)
+                extras = ExtraContent(conduit, config, progress)
+                extras.fetch(downloader, feed)
             progress.step("purge_duplicates", "IN_PROGRESS")
             plan.apply(fetched, config.get_boolean("remove_missing", False))
+            extras.apply(config.get_boolean("remove_missing", False))
             progress.step("purge_duplicates", "FINISHED")
         except TaskCanceled:
             progress.cancel()

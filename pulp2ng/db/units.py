@@ -47,6 +47,10 @@ class UnitQueries:
         """Insert units whose id is not stored yet; returns how many were inserted."""
         return insert_ignoring_duplicates(self.units(type_id), docs)
 
+    def set_unit_fields(self, type_id: str, uid: str, fields: dict) -> bool:
+        """``$set`` fields of one stored unit (never its key or id); True when it exists."""
+        return self.units(type_id).update_one({"_id": uid}, {"$set": fields}).matched_count > 0
+
     def unit_ids(self, type_id: str) -> list[str]:
         """The id of every unit of a type: one projected scan."""
         return [d["_id"] for d in self.units(type_id).find({}, {"_id": 1},

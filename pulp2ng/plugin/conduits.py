@@ -238,6 +238,21 @@ class RepoConduit:
         self._check_files(type_id, docs)
         return [d["_id"] for d in docs]
 
+    def update_units(self, type_id: str, units: list[dict]) -> list[str]:
+        """Save units like :meth:`save_units`, but overwrite the metadata of those already
+        stored (their key and id stay): for units whose key does not identify their content,
+        such as per-repository metadata (Pulp 2's module defaults and yum metadata files),
+        which change upstream under the same key. Every repository holding such a unit sees
+        the change, as in Pulp 2. Returns the unit ids, in the order given."""
+        ids = self.save_units(type_id, units)
+        key_fields = set(self._platform.plugins.types[type_id].unit_key)
+        stamp = now()
+        for uid, unit in zip(ids, units):
+            fields = {k: v for k, v in unit.items()
+                      if k not in key_fields and k not in ("_id", "_content_type_id")}
+            self._store.set_unit_fields(type_id, uid, {**fields, "_last_updated": stamp})
+        return ids
+
     def associate_units(self, units: Iterable[dict]) -> int:
         """Associate existing units (dicts with ``_id`` and ``_content_type_id``).
 
