@@ -299,7 +299,7 @@ class ExtraContent:
         path = fetch_record(downloader, feed, record, self.validate)
         name = _DIGEST_PREFIX.sub("", posixpath.basename(record.location_href))
         unit = {"data_type": data_type, "repo_id": self.repo_id,
-                "checksumtype": checksum_type(record.checksum_type),
+                "checksum_type": checksum_type(record.checksum_type),
                 "checksum": record.checksum.lower(), "relativepath": name}
         uid = self.conduit.unit_id(YUM_METADATA_FILE, key_of(YUM_METADATA_FILE, unit))
         if uid in self.upstream[YUM_METADATA_FILE]:

@@ -24,6 +24,7 @@ import yaml
 from pulp2ng.importers.rpm.types import MODULEMD, MODULEMD_DEFAULTS
 
 MODULE_KEY = ("name", "stream", "version", "context", "arch")
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 class ModulesParseError(ValueError):
@@ -35,7 +36,9 @@ def read_modules(path, repo_id: str):
     (``text``: the document as stored); one document is in memory at a time."""
     with open(path, "rb") as stream:
         try:
-            for doc in yaml.safe_load_all(stream):
+            # BaseLoader: every scalar a string, as libmodulemd reads them (an unquoted
+            # stream 1.10 stays "1.10", not the float 1.1); numbers are converted below.
+            for doc in yaml.load_all(stream, Loader=_LOADER):
                 parsed = _unit(doc, repo_id)
                 if parsed is not None:
                     yield parsed
@@ -47,6 +50,9 @@ def _unit(doc, repo_id: str):
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
         return None
     kind, data = doc.get("document"), doc["data"]
+    for holder in (doc, data):  # the document's and the module's versions are integers
+        if isinstance(holder.get("version"), str) and holder["version"].isdigit():
+            holder["version"] = int(holder["version"])
     text = yaml.safe_dump(doc, explicit_start=True, sort_keys=False, allow_unicode=True)
     checksum = hashlib.sha256(text.encode()).hexdigest()
     if kind == "modulemd":
