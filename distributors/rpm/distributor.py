@@ -12,8 +12,8 @@ The repodata is written with createrepo_c while the units stream from the databa
 publish holds one package at a time. Pulp 2 published separate ``http`` and ``https`` trees;
 pulp2ng serves one tree on each listener, so the flags only choose the ``.repo`` file's URL.
 A publish with no change since the last one is skipped by the platform (unless ``force_full``).
-Errata and comps are written by :mod:`errata_comps` into the same repodata. Not published
-yet: modules, delta RPMs, distribution trees.
+Errata and comps are written by :mod:`errata_comps`; delta RPMs, modules, the distribution
+tree and other metadata files by :mod:`extras`; all listed in the same repomd.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pulp2ng.distributors.rpm.errata_comps import (
     validate_errata_comps_config,
     write_errata_and_comps,
 )
+from pulp2ng.distributors.rpm.extras import EXTRA_TYPES, publish_extras
 from pulp2ng.importers.rpm.comps import COMPS_TYPES
 from pulp2ng.importers.rpm.packages import checksum_type, package_from_unit
 from pulp2ng.importers.rpm.types import ERRATUM, RPM, SRPM
@@ -56,7 +57,8 @@ class YumDistributor(Distributor):
     @classmethod
     def metadata(cls):
         return {"id": "yum_distributor", "display_name": "Yum Distributor",
-                "types": [RPM, SRPM, ERRATUM, *COMPS_TYPES]}
+                "types": [RPM, SRPM, ERRATUM, *COMPS_TYPES,
+                          *(t for t in EXTRA_TYPES if t not in (ERRATUM, *COMPS_TYPES))]}
 
     def validate_config(self, repo, config, config_conduit):
         missing = [key for key in REQUIRED if config.get(key) is None]
@@ -70,6 +72,8 @@ class YumDistributor(Distributor):
                 config.get_boolean(key)
         except ValueError as exc:
             return False, str(exc)
+        if config.get("skip") is not None and not isinstance(config.get("skip"), list):
+            return False, "skip must be a list of unit type ids"
         if checksum_type(config.get("checksum_type")) is None:
             return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
         problem = gpgkey.validate(config) or validate_errata_comps_config(config)
@@ -105,8 +109,11 @@ class YumDistributor(Distributor):
                         progress["num_processed"] += 1
             finally:
                 writer.close()
-            # updateinfo + comps (errata_comps.py), listed in the same repomd
+            # updateinfo + comps (errata_comps.py); delta RPMs, modules, the distribution
+            # tree, other metadata files (extras.py): listed in the same repomd
             writer.extra += write_errata_and_comps(conduit, repodata, config)
+            writer.extra += [(mdtype, path, None) for mdtype, path in
+                             publish_extras(conduit, tree, set(config.get("skip") or ()))]
             writer.write_repomd(kind)
             (tree / f"{repo['id']}.repo").write_text(
                 repo_file(repo, config, conduit.server_info()))
@@ -189,7 +196,7 @@ class RepodataWriter:
                 repomd.set_record(db_record)
             record.rename_file()
             repomd.set_record(record)
-        for data_type, path, extra_kind in self.extra:
+        for data_type, path, extra_kind in self.extra:  # (repomd type, file, checksum type)
             record = cr.RepomdRecord(data_type, str(path))
             record.fill(cr.checksum_type(extra_kind) if extra_kind else ctype)
             record.rename_file()

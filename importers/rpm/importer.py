@@ -12,9 +12,10 @@ Every downloaded package's signing key is read from its own header (signatures.p
 ``content.error_details`` (RPM1013 unsigned, RPM1014 other key) and left out, the rest of the
 sync going on. Uploads (upload.py) and copies follow the same rules.
 
-Errata and comps are synced by :mod:`metadata_units` (fetched with the packages, saved
-after them). Not synced yet (the progress report says SKIPPED): delta RPMs, modules,
-distribution trees; filelists.xml and other.xml (a unit holds the files primary.xml lists).
+Errata and comps are synced by :mod:`metadata_units`; modules, delta RPMs, the distribution
+tree and other metadata files by :mod:`extras`: both fetched and parsed with the packages,
+saved after them. Not read yet: filelists.xml and other.xml (a unit holds the files
+primary.xml lists).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pulp2ng.importers.rpm.errors import (
     YumNoFeedError,
 )
 from pulp2ng.importers.rpm import signatures, upload
+from pulp2ng.importers.rpm.extras import EXTRA_TYPES, ExtraContent
 from pulp2ng.importers.rpm.metadata_units import MetadataUnits
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
 from pulp2ng.importers.rpm.types import (
@@ -60,6 +62,7 @@ from pulp2ng.plugin import (
 
 BATCH = 500
 SKIPPABLE = (RPM, SRPM, DRPM, DISTRIBUTION, ERRATUM, *COMPS_TYPES)
+SKIPPABLE += tuple(t for t in EXTRA_TYPES if t not in SKIPPABLE)  # modules, metadata files
 
 
 class YumImporter(Importer):
@@ -124,12 +127,16 @@ class YumImporter(Importer):
                 progress.begin_content(plan)
                 fetched = _download(downloader, plan, progress, conduit,
                                     config.get_boolean("validate", True), screen)
-                # errata + comps (metadata_units.py): fetched and parsed before anything is
+                # errata + comps (metadata_units.py); modules, delta RPMs, the distribution
+                # tree, other metadata (extras.py): fetched and parsed before anything is
                 # stored, saved after the packages
-                extras = MetadataUnits(conduit, repo["id"], skip)
-                extras.fetch(downloader, feed, progress)
+                metadata = MetadataUnits(conduit, repo["id"], skip)
+                metadata.fetch(downloader, feed, progress)
+                extras = ExtraContent(conduit, config, progress)
+                extras.fetch(downloader, feed)
             progress.step("purge_duplicates", "IN_PROGRESS")
             plan.apply(fetched, config.get_boolean("remove_missing", False))
+            metadata.apply(config.get_boolean("remove_missing", False))
             extras.apply(config.get_boolean("remove_missing", False))
             progress.step("purge_duplicates", "FINISHED")
         except TaskCanceled:

@@ -241,17 +241,19 @@ class RepoConduit:
     def update_units(self, type_id: str, units: Iterable[dict]) -> int:
         """Replace the metadata of stored units with the given documents' (matched by key).
 
-        For metadata an upstream may revise under the same key (errata, comps): fields
-        other than the key, ``_``-prefixed ones and ``pulp_user_metadata`` are set, the rest
-        of the stored document stays. Units not stored are ignored; returns how many were
-        updated. It does not associate: pair it with :meth:`save_units`."""
+        For units an upstream may revise under the same key (errata, comps, module defaults,
+        yum metadata files): every field but the key, ``_id``, ``_content_type_id`` and
+        ``pulp_user_metadata`` is set (a new ``_storage_path`` included), the rest of the
+        stored document stays; every repository holding the unit sees the change, as in
+        Pulp 2. Units not stored are ignored; returns how many were updated. It does not
+        associate: pair it with :meth:`save_units`."""
         key_fields = set(self._platform.plugins.types[type_id].unit_key)
+        kept = key_fields | {"_id", "_content_type_id", "pulp_user_metadata"}
         stamp = now()
         updated = 0
         for unit in units:
             uid = unit_id(type_id, {f: unit[f] for f in key_fields})
-            fields = {k: v for k, v in unit.items() if k not in key_fields
-                      and not k.startswith("_") and k != "pulp_user_metadata"}
+            fields = {k: v for k, v in unit.items() if k not in kept}
             updated += self._store.set_unit_fields(type_id, uid,
                                                    {**fields, "_last_updated": stamp})
         return updated

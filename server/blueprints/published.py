@@ -7,6 +7,7 @@ responses); a path that would leave its area, even through a symlink, is a 404.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 
@@ -50,9 +51,16 @@ def make_content_blueprint(platform) -> Blueprint:
     return blp
 
 
+#: Dot files a published tree may serve, as its last path segment only (a yum distribution
+#: tree's ``.treeinfo``, which installers fetch by that name). Every other dot path (``.versions``,
+#: the swap links) stays a 404.
+PUBLIC_DOT_FILES = frozenset({".treeinfo"})
+
+
 def _serve_file(root: Path, rest: str, is_dir_request: bool):
     parts = [p for p in rest.split("/") if p]
-    if any(p in (".", "..") or p.startswith(".") for p in parts):
+    if any(p in (".", "..") or (p.startswith(".") and not (
+            i == len(parts) - 1 and p in PUBLIC_DOT_FILES)) for i, p in enumerate(parts)):
         raise NotFound(f"Resource not found: {request.path}")
     path = Path(os.path.realpath(root.joinpath(*parts)))
     if root.resolve() not in path.parents and path != root.resolve():
@@ -62,7 +70,24 @@ def _serve_file(root: Path, rest: str, is_dir_request: bool):
         path, mimetype = _directory_index(path)
     if path is None or not path.is_file():
         raise NotFound(f"Resource not found: {request.path}")
+    if mimetype is None:
+        mimetype = _stored_mimetype(path.name)
     return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+
+
+#: Compressed files are served as what they are: with werkzeug's default, a ``.gz`` gets
+#: ``Content-Encoding: gzip`` and HTTP clients (requests, browsers, curl --compressed) hand
+#: back decompressed bytes that no longer match the checksums in repomd.xml or a manifest.
+_COMPRESSED = {"gzip": "application/gzip", "bzip2": "application/x-bzip2",
+               "xz": "application/x-xz", "compress": "application/x-compress",
+               "br": "application/x-brotli"}
+
+
+def _stored_mimetype(name: str) -> str | None:
+    kind, encoding = mimetypes.guess_type(name)
+    if encoding is None:
+        return kind
+    return _COMPRESSED.get(encoding, "application/octet-stream")
 
 
 def _directory_index(path: Path):
