@@ -341,7 +341,8 @@ def record_lost(platform, task: dict, error: Exception) -> None:
                      importer_type_id=imp["importer_type_id"],
                      added_count=None, updated_count=None, removed_count=None)
         store.insert_sync_result(entry)
-        store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"]})
+        store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"],
+                                               "last_sync_result": "error"})
         store.rebuild_unit_counts(repo_id)
         events.emit(platform, "repo.sync.finish", rep.history_entry(entry), task["_id"])
     else:
@@ -351,4 +352,5 @@ def record_lost(platform, task: dict, error: Exception) -> None:
             return
         entry.update(distributor_id=dist_id, distributor_type_id=dist["distributor_type_id"])
         store.insert_publish_result(entry)
+        store.set_distributor_fields(dist["_id"], {"last_publish_result": "error"})
         events.emit(platform, "repo.publish.finish", rep.history_entry(entry), task["_id"])

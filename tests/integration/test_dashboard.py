@@ -209,7 +209,11 @@ def test_pages_show_only_what_the_user_may_read(api, users):
         bad = admin.get(f"{api.base}{UI}/tasks.json", params={"since": "yesterday"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "PLP1010"
         # A poll since the last answer's "now" carries only active and newly finished tasks.
-        api.wait_task(theirs_task)
+        assert api.wait_task(theirs_task)["state"] == "error"  # nothing listens on port 9
+        listing = admin.get(f"{api.base}{UI}/").text
+        row = listing[listing.index(f'data-repo-id="{theirs}"'):]
+        row = row[:row.index("</tr>")]
+        assert '<span class="result error">error</span>' in row and "never" in row  # publish
         time.sleep(6)  # past the poll overlap
         later = admin.get(f"{api.base}{UI}/tasks.json", params={"since": seen["now"]}).json()
         time.sleep(0.1)
