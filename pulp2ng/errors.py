@@ -153,6 +153,13 @@ class NotAuthorized(PulpError):
     code, http_status = "PLP0026", 401
 
 
+class Forbidden(PulpError):
+    """A refusal of the web dashboard (a bad CSRF token, a button the user lacks): 403, since
+    a browser answers a 401's Basic challenge with a password prompt."""
+
+    code, http_status = "PLP0026", 403
+
+
 class InvalidTaskState(PulpError):
     code, http_status = "PLP1011", 400
 

@@ -34,6 +34,18 @@ def key_path(settings) -> Path:
     return Path(configured).resolve() if configured else settings.state_dir / "secret.key"
 
 
+def session_key_path(settings) -> Path:
+    """The key that signs the dashboard's session cookies: ``[server] session_key_file``,
+    else ``<state_dir>/session.key``. Every API process of a deployment shares it."""
+    configured = settings.values.get("server", {}).get("session_key_file", "")
+    return Path(configured).resolve() if configured else settings.state_dir / "session.key"
+
+
+def session_secret(settings) -> bytes:
+    """The session signing key, created (mode 0600, race-free) on first use."""
+    return load_keys(session_key_path(settings))[0]
+
+
 def is_sealed(value) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 

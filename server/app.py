@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     """Build the WSGI app. One Platform per app, kept in ``app.extensions["pulp2ng"]``."""
     from pulp2ng.server import auth, bodies, certauth, docs, errors
     from pulp2ng.server.api import PulpApi
-    from pulp2ng.server.blueprints import BLUEPRINTS
+    from pulp2ng.server.blueprints import BLUEPRINTS, WEB_BLUEPRINTS, dashboard
     from pulp2ng.server.blueprints.published import make_content_blueprint
 
     settings = settings or load_settings()
@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     bodies.init_guards(app, settings.max_json_body_size)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    dashboard.configure(app, settings)
+    for blueprint in WEB_BLUEPRINTS:
+        app.register_blueprint(blueprint)
     app.register_blueprint(make_content_blueprint(platform))
     mount_plugin_apps(app, platform)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

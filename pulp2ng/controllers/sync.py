@@ -148,8 +148,10 @@ def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_co
     # Sealed: a per-call override may carry credentials (CVE-2018-1090).
     override = platform.secrets.seal(
         {k: v for k, v in override_config.items() if k not in _NOT_COMPARED})
+    # last_sync_result: the dashboard lists every repository's outcome without its history.
     store.set_importer_fields(imp["_id"],
-                              {"last_sync": completed, "last_override_config": override})
+                              {"last_sync": completed, "last_override_config": override,
+                               "last_sync_result": entry.get("result")})
     store.insert_sync_result(entry)
     platform.storage.drop_working_dir(ctx.task_id)
     ctx.flush_progress()
@@ -218,7 +220,8 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
         entry.update(result="skipped", summary=f"Skipped: {reason}",
                      details=f"Skipped: {reason}", completed=now())
         store.insert_publish_result(entry)
-        store.set_distributor_fields(dist["_id"], {"last_publish": started})
+        store.set_distributor_fields(dist["_id"], {"last_publish": started,
+                                                   "last_publish_result": "skipped"})
         events.emit(platform, "repo.publish.finish", rep.history_entry(entry), ctx.task_id)
         return rep.history_entry(entry)
     conduit = PublishConduit(platform, ctx, repo_id, dist_id)
@@ -228,6 +231,7 @@ def publish_task(ctx, repo_id: str, dist_id: str, override_config: dict):
     def record() -> None:
         entry["completed"] = now()
         store.insert_publish_result(entry)
+        store.set_distributor_fields(dist["_id"], {"last_publish_result": entry.get("result")})
         platform.storage.drop_working_dir(ctx.task_id)
         events.emit(platform, "repo.publish.finish", rep.history_entry(entry), ctx.task_id)
 
@@ -337,7 +341,8 @@ def record_lost(platform, task: dict, error: Exception) -> None:
                      importer_type_id=imp["importer_type_id"],
                      added_count=None, updated_count=None, removed_count=None)
         store.insert_sync_result(entry)
-        store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"]})
+        store.set_importer_fields(imp["_id"], {"last_sync": entry["completed"],
+                                               "last_sync_result": "error"})
         store.rebuild_unit_counts(repo_id)
         events.emit(platform, "repo.sync.finish", rep.history_entry(entry), task["_id"])
     else:
@@ -347,4 +352,5 @@ def record_lost(platform, task: dict, error: Exception) -> None:
             return
         entry.update(distributor_id=dist_id, distributor_type_id=dist["distributor_type_id"])
         store.insert_publish_result(entry)
+        store.set_distributor_fields(dist["_id"], {"last_publish_result": "error"})
         events.emit(platform, "repo.publish.finish", rep.history_entry(entry), task["_id"])

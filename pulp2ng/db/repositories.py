@@ -84,6 +84,10 @@ class RepositoryQueries:
 
     # -- importers ----------------------------------------------------------------------------
 
+    def list_importers(self) -> list[dict]:
+        """Every repository's importer: one read for a page listing many repositories."""
+        return list(self.importers.find())
+
     def insert_importer(self, doc: dict) -> None:
         self.importers.insert_one(doc)
 
@@ -105,6 +109,10 @@ class RepositoryQueries:
     def search_distributors(self, criteria):
         """Distributors of every repository matching parsed criteria, criteria applied."""
         return criteria.apply(self.distributors.find(criteria.filters))
+
+    def list_distributors(self) -> list[dict]:
+        """Every repository's distributors, by repository then id."""
+        return list(self.distributors.find().sort([("repo_id", 1), ("id", 1)]))
 
     def find_distributor(self, repo_id: str, distributor_id: str) -> dict | None:
         return self.distributors.find_one({"repo_id": repo_id, "id": distributor_id})

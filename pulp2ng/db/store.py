@@ -93,6 +93,9 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
         self.tasks.create_index([("group_id", 1)])
         self.tasks.create_index([("worker_name", 1), ("state", 1)])
         self.tasks.create_index([("expire_at", 1)], expireAfterSeconds=0)
+        # The dashboard's live task list reads only active and just-finished tasks.
+        self.tasks.create_index([("state", 1)])
+        self.tasks.create_index([("finish_time", 1)])
         self.sync_results.create_index([("repo_id", 1), ("started", 1)])
         self.publish_results.create_index([("repo_id", 1), ("distributor_id", 1)])
         self.associations.create_index([("repo_id", 1), ("unit_type_id", 1)])

@@ -40,6 +40,16 @@ class TaskQueries:
         cursor = self.tasks.find(criteria.filters, projection)
         return list(criteria.apply(cursor))
 
+    def incomplete_tasks(self, projection) -> list[dict]:
+        """Waiting and running tasks, in queue order (the ``state`` index: O(active))."""
+        return list(self.tasks.find({"state": {"$in": ["waiting", "running"]}},
+                                    projection).sort("seq", 1))
+
+    def tasks_finished_since(self, moment, projection, limit: int = 0) -> list[dict]:
+        """Tasks completed at or after ``moment``, newest first (the ``finish_time`` index)."""
+        cursor = self.tasks.find({"finish_time": {"$gte": moment}}, projection)
+        return list(cursor.sort("finish_time", -1).limit(limit))
+
     def cancel_task(self, task_id: str, fields: dict, states=("waiting", "running")) -> bool:
         """Mark a task in one of ``states`` ``canceled`` with ``fields``; True if it was."""
         result = self.tasks.update_one(

@@ -20,10 +20,10 @@ JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 
 
 class PublishedPathConverter(PathConverter):
-    """A path outside ``/pulp/api/``: the API's unknown URLs are then 404s for every method,
-    not 405s from this GET-only route."""
+    """A path outside ``/pulp/api/`` and the dashboard's ``/pulp/ui/``: their unknown URLs
+    are then 404s for every method, not 405s from this GET-only route."""
 
-    regex = r"(?!api(?:/|$))[^/].*?"
+    regex = r"(?!(?:api|ui)(?:/|$))[^/].*?"
 
 
 def make_content_blueprint(platform) -> Blueprint:

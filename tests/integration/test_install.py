@@ -98,6 +98,13 @@ def test_wheel_installs_imports_and_starts(tmp_path, database):
         importers = requests.get(f"http://127.0.0.1:{port}/pulp/api/v2/plugins/importers/",
                                  auth=("admin", "admin")).json()
         assert "iso_importer" in {i["id"] for i in importers}
+        # The dashboard's templates and assets are package data of the wheel.
+        login = requests.get(f"http://127.0.0.1:{port}/pulp/ui/login/")
+        assert login.status_code == 200 and 'id="login-form"' in login.text
+        for asset in ("dashboard.css", "tasks.js"):
+            served = requests.get(f"http://127.0.0.1:{port}/pulp/ui/static/{asset}")
+            assert served.status_code == 200 and served.content == \
+                Path(ROOT, "server", "ui", "static", asset).read_bytes()
     finally:
         api.terminate()
         api.wait(10)

@@ -1,0 +1,346 @@
+"""The web dashboard at ``/pulp/ui/``: sessions, CSRF, permissions, live tasks.
+
+Plain HTTP (requests) for the login flow and the refusals, then a real headless Chromium
+(Playwright driving the system's ``/usr/bin/chromium``; never a downloaded browser) that
+logs in, presses Sync and watches the task finish. ``PULP2NG_DASHBOARD_SCREENSHOTS=1``
+saves each page into docs/ (how docs/dashboard-*.png are made).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import require_tool
+from tests.integration.test_iso import iso_repo, unique_upstream
+
+API = "/pulp/api/v2"
+UI = "/pulp/ui"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def users(api):
+    """Users with unique names and the grants given them; deleted afterwards."""
+    made = []
+
+    class Users:
+        def user(self, *grants: tuple[str, list[str]]) -> tuple[str, str]:
+            login, password = f"ui-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+            r = api.post(f"{API}/users/", json={"login": login, "password": password})
+            assert r.status_code == 201, r.text
+            made.append(login)
+            for resource, operations in grants:
+                r = api.post(f"{API}/permissions/actions/grant_to_user/",
+                             json={"login": login, "resource": resource,
+                                   "operations": operations})
+                assert r.status_code == 200, r.text
+            return login, password
+
+    yield Users()
+    for login in made:
+        api.delete(f"{API}/users/{login}/")
+
+
+def token(html: str) -> str:
+    match = _TOKEN.search(html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def browser_session(api, login: str, password: str) -> tuple[requests.Session, str]:
+    """A cookie session logged in through the form, and its CSRF token."""
+    s = requests.Session()
+    form = s.get(f"{api.base}{UI}/login/")
+    r = s.post(f"{api.base}{UI}/login/", data={"username": login, "password": password,
+                                                "csrf_token": token(form.text)},
+               allow_redirects=False)
+    assert r.status_code == 302, r.text
+    page = s.get(f"{api.base}{UI}/")
+    assert page.status_code == 200 and login in page.text
+    return s, token(page.text)
+
+
+def refused(response) -> bool:
+    return response.status_code == 403 and response.json()["error"]["code"] == "PLP0026"
+
+
+def repo_tasks(api, repo_id: str) -> list[dict]:
+    return api.get(f"{API}/tasks/", params={"tag": f"pulp:repository:{repo_id}"}).json()
+
+
+def test_anonymous_visits_get_the_login_page_never_a_401(api):
+    for path in ("/", "/tasks/", "/workers/", "/consumers/", "/repositories/nope/",
+                 "/tasks.json"):
+        r = requests.get(f"{api.base}{UI}{path}", allow_redirects=False)
+        assert r.status_code == 302, (path, r.status_code)
+        assert r.headers["Location"].startswith(f"{UI}/login/?next=")
+        followed = requests.get(f"{api.base}{UI}{path}")
+        assert followed.status_code == 200 and 'id="login-form"' in followed.text
+    r = requests.get(f"{api.base}{UI}/login/")
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    assert "https://" not in r.text  # nothing from a CDN
+    css = requests.get(f"{api.base}{UI}/static/dashboard.css")
+    assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
+    # Unknown dashboard URLs are 404s for every method (the published-content route skips ui/).
+    assert requests.post(f"{api.base}{UI}/nothing/here").status_code == 404
+
+
+def test_login_sets_a_protected_cookie_and_goes_where_it_was_asked(api, users):
+    login, password = users.user()
+    s = requests.Session()
+    form = s.get(f"{api.base}{UI}/login/", params={"next": f"{UI}/workers/"})
+    csrf = token(form.text)
+    bad = s.post(f"{api.base}{UI}/login/", data={"username": login, "password": "wrong",
+                                                  "csrf_token": csrf})
+    assert bad.status_code == 200 and "Invalid username or password" in bad.text
+    assert refused(s.post(f"{api.base}{UI}/login/",
+                          data={"username": login, "password": password}))
+    r = s.post(f"{api.base}{UI}/login/", allow_redirects=False,
+               data={"username": login, "password": password, "csrf_token": csrf,
+                     "next": f"{UI}/workers/"})
+    assert r.status_code == 302 and r.headers["Location"] == f"{UI}/workers/"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("pulp2ng_ui=") and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie and f"Path={UI}/" in cookie
+    workers = s.get(f"{api.base}{UI}/workers/")
+    assert workers.status_code == 200 and "@" in workers.text  # live worker names
+    # The CSRF token changed at login (no fixation), and an off-site next is ignored.
+    assert token(workers.text) != csrf
+    fresh = requests.Session()
+    fresh_token = token(fresh.get(f"{api.base}{UI}/login/").text)
+    again = fresh.post(f"{api.base}{UI}/login/", allow_redirects=False,
+                       data={"username": login, "password": password,
+                             "next": "//evil.example/", "csrf_token": fresh_token})
+    assert again.headers["Location"] == f"{UI}/"
+    # The REST API ignores the cookie: it is no credential there.
+    assert s.get(f"{api.base}{API}/repositories/").status_code == 401
+    # Logging out ends the session.
+    assert s.post(f"{api.base}{UI}/logout/", data={"csrf_token": token(workers.text)},
+                  allow_redirects=False).status_code == 302
+    assert s.get(f"{api.base}{UI}/", allow_redirects=False).status_code == 302
+
+
+def test_a_password_change_ends_the_session(api, users):
+    login, password = users.user()
+    s, _ = browser_session(api, login, password)
+    assert api.put(f"{API}/users/{login}/",
+                   json={"delta": {"password": "changed"}}).status_code == 200
+    r = s.get(f"{api.base}{UI}/", allow_redirects=False)
+    assert r.status_code == 302 and "/login/" in r.headers["Location"]
+
+
+def test_csrf_and_execute_are_required_to_sync(api, users, tmp_path, serve):
+    unique_upstream(tmp_path / "up", count=1)
+    feed, _ = serve(tmp_path / "up")
+    repo_id = iso_repo(api, feed)
+    try:
+        admin, admin_token = browser_session(api, "admin", "admin")
+        url = f"{api.base}{UI}/repositories/{repo_id}/sync/"
+        assert refused(admin.post(url, data={"csrf_token": "forged"}))
+        assert refused(admin.post(url))
+        other, other_token = browser_session(api, "admin", "admin")
+        assert other_token != admin_token
+        assert refused(requests.post(url, data={"csrf_token": admin_token}))  # no cookie
+        assert repo_tasks(api, repo_id) == []
+
+        reader, password = users.user((f"/v2/repositories/{repo_id}/", ["READ"]))
+        s, reader_token = browser_session(api, reader, password)
+        page = s.get(f"{api.base}{UI}/")
+        assert f'data-repo-id="{repo_id}"' in page.text and 'class="sync"' not in page.text
+        detail = s.get(f"{api.base}{UI}/repositories/{repo_id}/")
+        assert detail.status_code == 200 and 'class="sync"' not in detail.text
+        assert 'class="publish"' not in detail.text
+        assert refused(s.post(url, data={"csrf_token": reader_token}))
+        assert refused(s.post(f"{api.base}{UI}/repositories/{repo_id}/publish/iso_distributor/",
+                              data={"csrf_token": reader_token}))
+        assert repo_tasks(api, repo_id) == []
+
+        r = admin.post(url, data={"csrf_token": admin_token}, allow_redirects=False)
+        assert r.status_code == 302 and "/tasks/?task=" in r.headers["Location"]
+        task_id = r.headers["Location"].rsplit("=", 1)[1]
+        sync_task = api.wait_task(task_id)
+        assert sync_task["state"] == "finished", sync_task
+        assert sync_task["tags"] == [f"pulp:repository:{repo_id}", "pulp:action:sync"]
+        detail = admin.get(f"{api.base}{UI}/repositories/{repo_id}/").text
+        assert "success" in detail and 'id="sync-history"' in detail
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
+
+
+def test_pages_show_only_what_the_user_may_read(api, users):
+    mine = iso_repo(api, "http://127.0.0.1:9/", basic_auth_username="u",
+                    basic_auth_password="s3cret-pw")
+    theirs = iso_repo(api, "http://127.0.0.1:9/")
+    consumer = f"ui-c-{uuid.uuid4().hex[:8]}"
+    assert api.post(f"{API}/consumers/", json={"id": consumer}).status_code == 201
+    try:
+        r = api.post(f"{API}/consumers/{consumer}/bindings/",
+                     json={"repo_id": mine, "distributor_id": "iso_distributor",
+                           "notify_agent": False})
+        assert r.status_code == 200, r.text
+        theirs_task = api.post(f"{API}/repositories/{theirs}/actions/sync/").json()
+        theirs_task = theirs_task["spawned_tasks"][0]["task_id"]
+        reader, password = users.user((f"/v2/repositories/{mine}/", ["READ"]))
+        s, _ = browser_session(api, reader, password)
+        listing = s.get(f"{api.base}{UI}/").text
+        assert mine in listing and theirs not in listing
+        assert refused(s.get(f"{api.base}{UI}/repositories/{theirs}/"))
+        detail = s.get(f"{api.base}{UI}/repositories/{mine}/").text
+        assert "s3cret-pw" not in detail and "*****" in detail  # the API's masking
+        polled = s.get(f"{api.base}{UI}/tasks.json").json()
+        assert theirs_task not in {t["task_id"] for t in polled["tasks"]}
+        assert consumer not in s.get(f"{api.base}{UI}/consumers/").text
+
+        admin, _ = browser_session(api, "admin", "admin")
+        consumers = admin.get(f"{api.base}{UI}/consumers/").text
+        assert f'data-consumer-id="{consumer}"' in consumers and f"{mine} / iso_distributor" \
+            in consumers
+        seen = admin.get(f"{api.base}{UI}/tasks.json").json()
+        assert theirs_task in {t["task_id"] for t in seen["tasks"]}
+        assert "kwargs" not in str(seen)
+        bad = admin.get(f"{api.base}{UI}/tasks.json", params={"since": "yesterday"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "PLP1010"
+        # A poll since the last answer's "now" carries only active and newly finished tasks.
+        assert api.wait_task(theirs_task)["state"] == "error"  # nothing listens on port 9
+        listing = admin.get(f"{api.base}{UI}/").text
+        row = listing[listing.index(f'data-repo-id="{theirs}"'):]
+        row = row[:row.index("</tr>")]
+        assert '<span class="result error">error</span>' in row and "never" in row  # publish
+        time.sleep(6)  # past the poll overlap
+        later = admin.get(f"{api.base}{UI}/tasks.json", params={"since": seen["now"]}).json()
+        time.sleep(0.1)
+        quiet = admin.get(f"{api.base}{UI}/tasks.json", params={"since": later["now"]}).json()
+        assert theirs_task not in {t["task_id"] for t in quiet["tasks"]}
+    finally:
+        api.delete(f"{API}/consumers/{consumer}/")
+        for repo_id in (mine, theirs):
+            api.delete(f"{API}/repositories/{repo_id}/")
+
+
+# -- a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chromium():
+    path = require_tool("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def _shot(page, name: str, tmp_path: Path) -> None:
+    """Every page renders (a non-empty screenshot); saved into docs/ on request."""
+    target = tmp_path / f"dashboard-{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 1000
+    if os.environ.get("PULP2NG_DASHBOARD_SCREENSHOTS") == "1":
+        (DOCS / target.name).write_bytes(target.read_bytes())
+
+
+def _log_in(page, base: str, login: str, password: str, path: str = "/") -> None:
+    page.goto(f"{base}{UI}{path}")
+    assert page.locator("#login-form").is_visible()  # anonymous: the login page
+    page.fill("input[name=username]", login)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}{UI}{path}")
+
+
+def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_path, serve):
+    unique_upstream(tmp_path / "up", count=5, size=256 * 1024)
+    feed, _ = serve(tmp_path / "up")
+    repo_id = iso_repo(api, feed, basic_auth_username="u", basic_auth_password="hidden-pw")
+    consumer = f"ui-c-{uuid.uuid4().hex[:8]}"
+    api.post(f"{API}/consumers/", json={"id": consumer, "description": "a web server"})
+    api.post(f"{API}/consumers/{consumer}/bindings/", json={
+        "repo_id": repo_id, "distributor_id": "iso_distributor", "notify_agent": False})
+    base = api.base
+    try:
+        context = chromium.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.goto(f"{base}{UI}/")
+        _shot(page, "login", tmp_path)
+        _log_in(page, base, "admin", "admin", "/")
+        row = page.locator(f'tr[data-repo-id="{repo_id}"]')
+        assert row.is_visible() and "iso_importer" in row.inner_text()
+        row.locator("button.sync").click()
+        page.wait_for_url(re.compile(r".*/tasks/\?task="))
+        task_id = page.url.rsplit("=", 1)[1]
+        task_row = page.locator(f'tr[data-task-id="{task_id}"]')
+        task_row.wait_for()
+        states = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # updated by polling, never by reloading
+            state = task_row.get_attribute("data-state")
+            states.add(state)
+            if state == "finished":
+                break
+            time.sleep(0.1)
+        assert "finished" in states, states
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+        assert f"repository:{repo_id}" in task_row.inner_text()
+        assert task_row.locator("td.worker").inner_text().strip()
+        bar = task_row.locator("progress")
+        assert bar.get_attribute("value") == bar.get_attribute("max") == "5"
+        # The auto-publish the sync spawned shows up too, without a reload.
+        page.locator(f'tr[data-state="finished"]:has-text("publish")'
+                     f':has-text("repository:{repo_id}")').first.wait_for(timeout=30000)
+        _shot(page, "tasks", tmp_path)
+
+        page.goto(f"{base}{UI}/")
+        assert "success" in page.locator(f'tr[data-repo-id="{repo_id}"]').inner_text()
+        _shot(page, "repositories", tmp_path)
+        page.click(f'tr[data-repo-id="{repo_id}"] a')
+        assert "hidden-pw" not in page.content() and "*****" in page.content()
+        assert page.locator("#sync-history tbody tr").count() == 1
+        assert page.locator("button.publish").is_visible()
+        _shot(page, "repository", tmp_path)
+        page.goto(f"{base}{UI}/workers/")
+        assert page.locator("#workers tbody tr").count() >= 2
+        _shot(page, "workers", tmp_path)
+        page.goto(f"{base}{UI}/consumers/")
+        assert f"{repo_id} / iso_distributor" in page.locator(
+            f'tr[data-consumer-id="{consumer}"]').inner_text()
+        _shot(page, "consumers", tmp_path)
+
+        # A form whose CSRF token was tampered with is refused.
+        page.goto(f"{base}{UI}/repositories/{repo_id}/")
+        page.eval_on_selector("#importer form input[name=csrf_token]", "e => e.value = 'x'")
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.click("#importer button.sync")
+        assert posted.value.status == 403
+        context.close()
+
+        # A user who may read but not execute sees no button, and a forged POST fails.
+        reader, password = users.user((f"/v2/repositories/{repo_id}/", ["READ"]))
+        context = chromium.new_context()
+        page = context.new_page()
+        _log_in(page, base, reader, password, "/")
+        assert page.locator(f'tr[data-repo-id="{repo_id}"]').is_visible()
+        assert page.locator("button.sync").count() == 0
+        page.goto(f"{base}{UI}/repositories/{repo_id}/")
+        assert page.locator("button.sync, button.publish").count() == 0
+        status = page.evaluate("""async (url) => {
+            const token = document.querySelector('input[name=csrf_token]').value;
+            const r = await fetch(url, {method: 'POST', body: new URLSearchParams(
+                {csrf_token: token})});
+            return r.status;
+        }""", f"{UI}/repositories/{repo_id}/sync/")
+        assert status == 403
+        context.close()
+        syncs = [t for t in repo_tasks(api, repo_id) if "pulp:action:sync" in t["tags"]]
+        assert len(syncs) == 1  # only the admin's press ran
+    finally:
+        api.delete(f"{API}/consumers/{consumer}/")
+        api.delete(f"{API}/repositories/{repo_id}/")
