@@ -36,7 +36,7 @@ def type_of(pkg) -> str:
 def unit_from_package(pkg) -> dict:
     """A unit document (key + metadata) from a package read out of primary.xml."""
     files = {"file": [], "dir": [], "ghost": []}
-    for kind, directory, name in pkg.files or ():
+    for kind, directory, name, *_ in pkg.files or ():  # a header's entries add a digest
         files.get(kind or "file", files["file"]).append(directory + name)
     return {
         "name": pkg.name,

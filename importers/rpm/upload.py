@@ -85,8 +85,6 @@ def _read_header(path, kind: str, claimed: dict) -> dict:
                                   changelog_limit=0)
     except Exception as exc:  # createrepo_c's own error types for a file that is no RPM
         raise UploadError(f"The upload is not a readable RPM: {exc}", unit_key=claimed) from None
-    # a header's file entries carry a digest too; units keep (type, dir, name) as primary.xml
-    pkg.files = [entry[:3] for entry in pkg.files or ()]
     # Pulp 2 named the file from the header, whatever the client called it
     pkg.location_href = f"{pkg.name}-{pkg.version}-{pkg.release}.{pkg.arch}.rpm"
     return unit_from_package(pkg)
