@@ -56,6 +56,8 @@ def operation_for(method: str, resource: str) -> str:
 
 def ancestors(resource: str):
     """``/v2/a/b/`` → ``/v2/a/b/``, ``/v2/a/``, ``/v2/``, ``/``: the grants that cover it."""
+    if not (resource.startswith("/") and resource.endswith("/")):
+        raise ValueError(f"not a resource path: {resource!r}")  # it would never reach "/"
     path = resource
     while True:
         yield path

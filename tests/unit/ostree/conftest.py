@@ -1,7 +1,6 @@
 """Shared helpers for the OSTree tests: real fixture repos, a static server, the ostree CLI."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
