@@ -36,7 +36,7 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataParseError,
     YumNoFeedError,
 )
-from pulp2ng.importers.rpm import signatures, upload
+from pulp2ng.importers.rpm import copy, signatures, upload
 from pulp2ng.importers.rpm.extras import EXTRA_TYPES, ExtraContent
 from pulp2ng.importers.rpm.metadata_units import MetadataUnits
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
@@ -73,7 +73,8 @@ class YumImporter(Importer):
     default_config = {"validate": True, "remove_missing": False, "max_downloads": 5,
                       "download_policy": "immediate"}
     config_keys = ("feed", "retain_old_count", "skip", "checksum_type", "force_full",
-                   "require_signature", "allowed_keys")
+                   "require_signature", "allowed_keys",
+                   "recursive", "recursive_conservative", "copy_children")  # copy.py
 
     @classmethod
     def metadata(cls):
@@ -153,10 +154,13 @@ class YumImporter(Importer):
         return upload.upload_unit(repo, type_id, unit_key, metadata, file_path, conduit, config)
 
     def import_units(self, source_repo, dest_repo, conduit, config, units):
-        """Copy, leaving out packages the destination's signature policy refuses."""
-        units = signatures.copy_filter(conduit, config, units)
+        """Copy the selected units with their children and, with ``recursive`` or
+        ``recursive_conservative``, their dependencies (copy.py), leaving out packages the
+        destination's signature policy refuses."""
+        plan = copy.CopyPlan.build(conduit, config, units)
+        units = signatures.copy_filter(conduit, config, plan.units)
         conduit.associate_units(units)
-        return units
+        return units + plan.save_clones()
 
 
 def _feed(config) -> str:

@@ -346,6 +346,14 @@ class ImportConduit(RepoConduit):
         super().__init__(platform, ctx, repo_id, report_id)
         self.source_repo_id = source_repo_id
 
+    def source_units(self, type_id: str, fields: Iterable[str] | None = None) -> Iterator[dict]:
+        """Every unit of ``type_id`` in the *source* repository, as :meth:`repo_units` reads
+        the destination's: for copies that pull in more than the selected units (a package's
+        dependencies, an erratum's packages). The source is not reserved, so it may change
+        meanwhile; ask only for the fields you need."""
+        ids = self._store.repo_association_ids(self.source_repo_id, type_id)
+        return self._store.find_units_by_ids(type_id, ids, _projection(fields))
+
 
 class PublishConduit(RepoConduit):
     """Handed to ``Distributor.publish_repo``: units plus atomic published trees.
