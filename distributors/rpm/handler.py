@@ -31,6 +31,7 @@ _SPEC = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_.:+~^*-]*$")
 class RpmHandler(Handler):
     content_type = "rpm"
     distributor_types = ("yum_distributor",)
+    unit_types = ("erratum", "package_group")
     default_config = {"installroot": ".", "releasever": None, "dnf": "dnf", "dnf_options": []}
 
     # -- bindings -------------------------------------------------------------------------
