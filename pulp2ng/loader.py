@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+from pulp2ng.plugin.applicability import ApplicabilityCalculator
 from pulp2ng.plugin.base import Distributor, GroupDistributor, Importer, UnitType
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class PluginRegistry:
     distributors: dict[str, type] = field(default_factory=dict)
     group_distributors: dict[str, type] = field(default_factory=dict)
     types: dict[str, UnitType] = field(default_factory=dict)
+    #: profile content type → the plugin's calculator (an instance)
+    applicability: dict[str, ApplicabilityCalculator] = field(default_factory=dict)
 
     @property
     def internal_types(self) -> frozenset:
@@ -65,7 +68,7 @@ def _entry_points(name: str):
 
 def load_plugins() -> PluginRegistry:
     """Load every ``pulp2ng.unit_types``, ``pulp2ng.importers``, ``pulp2ng.distributors`` and
-    ``pulp2ng.group_distributors``
+    ``pulp2ng.group_distributors`` and ``pulp2ng.applicability``
     (plus ``pulp2ng.test.*`` when ``PULP2NG_TEST_PLUGINS`` is set)."""
     registry = PluginRegistry()
     for ep in _entry_points("unit_types"):
@@ -87,6 +90,13 @@ def load_plugins() -> PluginRegistry:
             if not {"id", "display_name", "types"} <= set(meta):
                 raise PluginLoadError(f"{ep.name}: metadata() needs id, display_name and types")
             table[meta["id"]] = cls
+    for ep in _entry_points("applicability"):
+        cls = _load(ep)
+        if not (isinstance(cls, type) and issubclass(cls, ApplicabilityCalculator)
+                and cls.content_type and cls.unit_fields):
+            raise PluginLoadError(f"entry point {ep.name} in {ep.group} is not an "
+                                  "ApplicabilityCalculator with content_type and unit_fields")
+        registry.applicability[cls.content_type] = cls()
     registry.validate()
     return registry
 

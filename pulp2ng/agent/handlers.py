@@ -38,6 +38,7 @@ class Handlers:
 
     def for_content(self, content_type: str):
         for cls in self.by_distributor.values():
-            if getattr(cls, "content_type", None) == content_type:
+            if (getattr(cls, "content_type", None) == content_type
+                    or content_type in getattr(cls, "unit_types", ())):
                 return self._instance(cls)
         raise LookupError(f"no handler for content type {content_type!r} on this consumer")

@@ -14,6 +14,10 @@ it has, one calculator per profile content type:
 * ``iso`` (profile ``[{name, checksum, size}]``) → ``iso`` units with an installed file's name
   whose checksum differs from every installed checksum of that name.
 
+Plugins contribute calculators for more profile types through ``pulp2ng.applicability``
+(:class:`pulp2ng.plugin.ApplicabilityCalculator`; e.g. ``rpm`` → ``rpm`` and ``erratum``
+units, ``modulemd`` → ``modulemd`` units, in ``importers/rpm/applicability.py``).
+
 Results are stored per (profile hash, content type, repository) with the repository's content
 revision (``repo_profile_applicability``), so 1 000 consumers with one profile cost one
 computation per repository; a repository whose content changed has a new revision, and its
@@ -116,10 +120,42 @@ def _iso(profile, units) -> list[str]:
 
 @dataclass(frozen=True)
 class Calculator:
+    """A built-in calculator of one unit type, seen through the plugins' interface
+    (:class:`pulp2ng.plugin.ApplicabilityCalculator`: ``unit_fields`` and ``applicable``)."""
+
     content_type: str  # the profile's content type
     type_id: str  # the unit type it finds applicable units of
     fields: tuple[str, ...]  # the unit fields it reads
     compute: Callable
+
+    @property
+    def unit_fields(self) -> dict[str, tuple[str, ...]]:
+        return {self.type_id: self.fields}
+
+    def validate_profile(self, profile) -> None:
+        return None  # checked by pulp2ng.controllers.profiles.PROFILE_KEYS
+
+    def applicable(self, profile, units: dict[str, list[dict]]) -> dict[str, list[str]]:
+        return {self.type_id: self.compute(profile, units[self.type_id])}
+
+
+@dataclass(frozen=True)
+class _Installed:
+    """A plugin's calculator narrowed to the unit types the loaded plugins provide."""
+
+    calculator: object
+    unit_fields: dict
+
+    @property
+    def content_type(self) -> str:
+        return self.calculator.content_type
+
+    def validate_profile(self, profile):
+        return self.calculator.validate_profile(profile)
+
+    def applicable(self, profile, units):
+        found = self.calculator.applicable(profile, units)
+        return {t: sorted(ids) for t, ids in (found or {}).items() if t in self.unit_fields}
 
 
 CALCULATORS = (
@@ -129,10 +165,16 @@ CALCULATORS = (
 )
 
 
-def calculators(platform) -> dict[str, Calculator]:
-    """Profile content type → calculator, for the unit types the loaded plugins provide."""
+def calculators(platform) -> dict:
+    """Profile content type → calculator, for the unit types the loaded plugins provide: the
+    built-in ones, then those plugins contribute (``pulp2ng.applicability``)."""
     installed = platform.plugins.types
-    return {c.content_type: c for c in CALCULATORS if c.type_id in installed}
+    out = {c.content_type: c for c in CALCULATORS if c.type_id in installed}
+    for content_type, calc in platform.plugins.applicability.items():
+        fields = {t: tuple(f) for t, f in calc.unit_fields.items() if t in installed}
+        if fields:
+            out[content_type] = _Installed(calc, fields)
+    return out
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -181,14 +223,16 @@ def compute(platform, consumer_ids: set[str] | None = None, repo_ids: set[str] |
         if (content_type, phash) not in bodies:
             continue  # the profile changed meanwhile: its new hash is another pair
         calc = calcs[content_type]
-        key = (repo, calc.type_id)
-        if key not in units:
-            units[key] = store.repository_units_of_type(repo, calc.type_id, list(calc.fields))
+        for type_id, fields in calc.unit_fields.items():
+            if (repo, type_id) not in units:
+                units[(repo, type_id)] = store.repository_units_of_type(repo, type_id,
+                                                                        list(fields))
         fresh.append({
             "_id": doc_id, "profile_hash": phash, "content_type": content_type,
             "repo_id": repo, "repo_revision": revisions[repo],
-            "applicability": {calc.type_id: calc.compute(bodies[(content_type, phash)],
-                                                         units[key])},
+            "applicability": calc.applicable(
+                bodies[(content_type, phash)],
+                {t: units[(repo, t)] for t in calc.unit_fields}),
             "computed": stamp,
         })
     store.save_applicability(fresh)
@@ -201,7 +245,10 @@ def _requested_types(platform, value) -> set[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidValue(["content_types"], "content_types must be a list of type ids")
-    by_name = {c.content_type: c.type_id for c in calculators(platform).values()}
+    # A profile type names its unit type where a calculator has just one (python →
+    # python_package); otherwise ids are unit type ids, as in Pulp 2 (rpm, erratum…).
+    by_name = {ct: next(iter(c.unit_fields)) for ct, c in calculators(platform).items()
+               if len(c.unit_fields) == 1}
     return {by_name.get(v, v) for v in value}
 
 

@@ -7,8 +7,8 @@ once per (profile hash, repository content revision), see
 :mod:`pulp2ng.controllers.applicability`.
 
 Profile content types with an applicability calculator (``python``, ``ostree``, ``iso``) must
-be lists of objects with the keys the calculator reads; any other content type is stored as
-given (Pulp 2 stored profiles of types without a profiler unchanged).
+be lists of objects with the keys the calculator reads, those of a plugin's calculator pass its
+``validate_profile`` (``rpm``, ``modulemd``); any other content type is stored as given (Pulp 2 stored profiles of types without a profiler unchanged).
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ def save_profile(platform, consumer_id: str, content_type, profile) -> dict:
     content_type = _content_type(content_type)
     _require_consumer(platform, consumer_id)
     _check_profile(content_type, profile)
+    plugin_calc = platform.plugins.applicability.get(content_type)
+    why = plugin_calc.validate_profile(profile) if plugin_calc is not None else None
+    if why:
+        raise InvalidValue(["profile"], why)
     return platform.store.save_profile({
         "oid": str(bson.ObjectId()),
         "consumer_id": consumer_id,

@@ -8,7 +8,9 @@ type's format libraries under ``importers/<type>/`` but never the importer class
 Plugins register through the entry-point groups ``pulp2ng.importers``,
 ``pulp2ng.distributors``, ``pulp2ng.group_distributors`` (a class) and
 ``pulp2ng.unit_types`` (a :class:`UnitType` or a list of them); consumer-side handlers
-(:class:`Handler`, applied by the consumer agent) under ``pulp2ng.handlers``. ``docs/plugin-guide.md`` walks through writing one.
+(:class:`Handler`, applied by the consumer agent) under ``pulp2ng.handlers``; applicability
+calculators for a profile content type (:class:`ApplicabilityCalculator`, a class) under
+``pulp2ng.applicability``. ``docs/plugin-guide.md`` walks through writing one.
 
 The names are loaded on first use (PEP 562) so that ``pulp2ng.plugin.admin``, the helpers of
 ``pulp2ng-admin`` sections, and the consumer agent's handlers import without the server side
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and tests/unit/test_imp
         UnsupportedTypes,
         UploadError,
     )
+    from pulp2ng.plugin.applicability import ApplicabilityCalculator
     from pulp2ng.plugin.base import (
         Distributor,
         GroupDistributor,
@@ -76,6 +79,7 @@ _SOURCES = {
     **dict.fromkeys(("ConfigConduit", "GroupPublishConduit", "ImportConduit", "PublishConduit",
                      "RepoConduit", "SyncConduit", "UploadConduit"), "pulp2ng.plugin.conduits"),
     "CallConfig": "pulp2ng.plugin.config",
+    "ApplicabilityCalculator": "pulp2ng.plugin.applicability",
     **dict.fromkeys(("Handler", "HandlerCanceled", "HandlerError", "binding_key"),
                    "pulp2ng.plugin.handlers"),
     **dict.fromkeys(("check_publish_path", "safe_relative_path"), "pulp2ng.plugin.paths"),
@@ -96,6 +100,7 @@ def __dir__():
 
 
 __all__ = [
+    "ApplicabilityCalculator",
     "BodyBrokenError",
     "CallConfig",
     "ConfigConduit",

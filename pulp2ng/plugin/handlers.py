@@ -54,6 +54,8 @@ class Handler:
         content_type: the profile type this handler reports (``python``, ``docker``…).
         distributor_types: the distributor type ids whose bindings it applies.
         default_config: defaults for ``config`` (its section of the agent's config).
+        unit_types: more unit type ids whose content actions it carries out besides
+            ``content_type`` (the rpm handler: ``erratum``, ``package_group``).
 
     Every method returns a JSON-able report dict (``bind``/``unbind``/actions) or the profile.
     """
@@ -61,6 +63,7 @@ class Handler:
     content_type: str = ""
     distributor_types: tuple = ()
     default_config: dict = {}
+    unit_types: tuple = ()
 
     def __init__(self, root: Path, config: dict | None = None):
         self.root = Path(root).resolve()

@@ -132,8 +132,11 @@ def test_profile_errors(api, consumers):
     assert_error(api.post(url, json={"content_type": "python", "profile": {"x": 1}}), 400)
     assert_error(api.post(url, json={"content_type": "ostree", "profile": [{"ref": "x"}]}),
                  400)
-    # Types without a calculator are stored as given.
-    assert api.post(url, json={"content_type": "rpm", "profile": {"any": "thing"}}
+    # A plugin's calculator checks its profiles (rpm: importers/rpm/applicability.py)…
+    assert_error(api.post(url, json={"content_type": "rpm", "profile": {"any": "thing"}}),
+                 400)
+    # …and types without a calculator are stored as given.
+    assert api.post(url, json={"content_type": "deb", "profile": {"any": "thing"}}
                     ).status_code == 201
 
 
