@@ -28,6 +28,7 @@ class Cli:
     """``pulp2ng-admin`` with an environment: ``cli("repo", "list")``."""
 
     def __init__(self, home: Path, server: str, username="admin", password="admin", **env):
+        self.home = home
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_ADMIN_")}
         self.env.update({"XDG_CONFIG_HOME": str(home), "HOME": str(home), "COLUMNS": "250",
                          "PULP2NG_ADMIN_SERVER": server, **env})
