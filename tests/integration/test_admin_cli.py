@@ -72,7 +72,8 @@ def iso_upstream(serve, tmp_path):
 def test_help_reads_well(cli):
     top = cli("--help").stdout
     for word in ("--server", "--ca", "--username", "--password", "--json",
-                 "login", "logout", "repo", "tasks", "orphan", "server", "iso"):
+                 "login", "logout", "repo", "tasks", "orphan", "server", "iso", "python",
+                 "docker", "ostree", "rpm", "auth", "event", "consumer"):
         assert word in top
     assert "Create, change and list iso repositories" in cli("iso", "--help").stdout
     sync_help = cli("iso", "sync", "run", "--help").stdout
