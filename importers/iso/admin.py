@@ -1,11 +1,14 @@
 """The ``iso`` section of ``pulp2ng-admin`` (entry point ``pulp2ng.admin``: ``iso``).
 
-pulp-admin's ``iso`` commands: ``repo create|update|list``, ``sync run``, ``publish run``,
-``content search``. Only :mod:`pulp2ng.plugin.admin` is imported: the section runs on an
+pulp-admin's ``iso`` commands: ``repo create|update|list``, ``sync run|schedules``,
+``publish run``, ``content search|copy|remove|upload``. Only :mod:`pulp2ng.plugin.admin` is imported: the section runs on an
 admin's laptop, with the API as its only way in.
 """
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import click
 
@@ -31,6 +34,16 @@ def _importer(kwargs: dict) -> dict:
     return config
 
 
+def _upload_unit(file: Path, kwargs: dict) -> tuple[str, dict, dict]:
+    """An ISO's unit key is its name, sha256 and size, which the importer checks."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return "iso", {"name": file.name, "checksum": digest.hexdigest(),
+                   "size": file.stat().st_size}, {}
+
+
 SECTION = TypeSection(
     name="iso",
     help="ISO (plain file) repositories: a directory described by a PULP_MANIFEST.",
@@ -54,6 +67,7 @@ SECTION = TypeSection(
         bool_option("--serve-https", help="publish over HTTPS"),
     ),
     distributor_extra=_distributor,
+    upload_unit=_upload_unit,
 )
 
 section = SECTION.build()

@@ -1,8 +1,9 @@
 """The platform commands of ``pulp2ng-admin``, named as in pulp-admin.
 
 ``login``/``logout``, ``server status``, ``repo list|search|delete``,
-``tasks list|details|cancel|purge`` and ``orphan list|remove``; the content types add their
-own sections (entry-point group ``pulp2ng.admin``).
+``tasks list|details|cancel|purge`` and ``orphan list|remove``; :mod:`.sections` adds
+``auth``, ``event``, ``repo group`` and ``consumer``, and the content types add their own
+sections (entry-point group ``pulp2ng.admin``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime
 
 import click
 
-from pulp2ng.admin import settings
+from pulp2ng.admin import sections, settings
 from pulp2ng.plugin.admin import (
     Admin,
     AdminError,
@@ -35,6 +36,7 @@ STATES = ("waiting", "accepted", "running", "suspended", "finished", "error", "c
 def register(cli: click.Group) -> None:
     for command in (login, logout, server, repo, tasks, orphan):
         cli.add_command(command)
+    sections.register(cli, repo)
 
 
 # -- login ------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def load(flags: dict) -> Settings:
     cert, key = cert_files()
     if cert.exists() and key.exists():
         settings.cert = (str(cert), str(key))
+    settings.state_dir = str(config_dir())
     return settings
 
 

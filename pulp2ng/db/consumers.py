@@ -43,9 +43,12 @@ class ConsumerQueries:
         return doc.get("cert_token") if doc else None
 
     def search_consumers(self, criteria):
-        projection = criteria.projection or {"cert_token": 0}
-        projection.pop("cert_token", None)
-        return criteria.apply(self.consumers.find(criteria.filters, projection or {"_id": 1}))
+        if criteria.projection:  # the fields asked for, never the token
+            projection = {k: v for k, v in criteria.projection.items() if k != "cert_token"}
+            projection = projection or {"_id": 1}
+        else:  # every field but the token (popping it here left only _id)
+            projection = {"cert_token": 0}
+        return criteria.apply(self.consumers.find(criteria.filters, projection))
 
     def update_consumer(self, consumer_id: str, update: dict) -> dict | None:
         if not update:

@@ -24,7 +24,15 @@ from typing import Any, Callable, Iterable
 import click
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 API = "/pulp/api/v2"
@@ -72,6 +80,8 @@ class Settings:
     password: str | None = None
     #: ``(certificate, key)`` files stored by ``login``, used when no password is given.
     cert: tuple[str, str] | None = None
+    #: Where client state lives (the resume points of interrupted uploads); None: nowhere.
+    state_dir: str | None = None
 
 
 class Client:
@@ -322,6 +332,28 @@ def importer_config(kwargs: dict) -> dict:
     return config
 
 
+def pop_config(kwargs: dict, keys: dict, lists: tuple = (), files: tuple = ()) -> dict:
+    """Config keys from a command's own options: ``keys`` maps option to config key.
+
+    Options not given are left out; ``''`` unsets (None). Options in ``lists`` are
+    comma-separated lists, and in ``files`` paths whose (PEM or armoured) text is the value.
+    """
+    config = {}
+    for option, key in keys.items():
+        value = kwargs.pop(option, None)
+        if value is None:
+            continue
+        if value == "":
+            config[key] = None
+        elif option in lists:
+            config[key] = [v.strip() for v in value.split(",") if v.strip()]
+        elif option in files:
+            config[key] = _pem(value)
+        else:
+            config[key] = value
+    return config
+
+
 def criteria_options(func):
     """pulp-admin's search options; turn them into criteria with :func:`criteria`."""
     options = [
@@ -462,6 +494,10 @@ def tag_value(report: dict, prefix: str) -> str | None:
 def task_title(report: dict) -> str:
     """``sync of repository zoo`` from the task's tags."""
     action = (tag_value(report, "pulp:action:") or "task").replace("_", " ")
+    repos = [t.split(":", 2)[2] for t in report.get("tags") or []
+             if t.startswith("pulp:repository:")]
+    if action == "associate" and len(repos) == 2:  # tagged source first, then destination
+        return f"copy from repository {repos[0]} into repository {repos[1]}"
     for kind in ("repository", "repository_group", "consumer"):
         resource = tag_value(report, f"pulp:{kind}:")
         if resource:
@@ -503,6 +539,8 @@ def task_summary(report: dict) -> str:
                   ("updated_count", "updated")) if isinstance(result.get(key), int)]
         if parts:
             line += " (" + ", ".join(parts) + ")"
+        elif isinstance(result.get("units_successful"), list):  # copy and removal
+            line += f" ({len(result['units_successful'])} units)"
         elif isinstance(result.get("result"), str):
             line += f" ({result['result']})"
         elif result and all(isinstance(v, int) for v in result.values()):
@@ -511,13 +549,15 @@ def task_summary(report: dict) -> str:
 
 
 def follow_tasks(admin: Admin, call_report: dict, bg: bool = False,
-                 steps: Callable[[dict | None], list[Step]] = progress_steps) -> list[dict]:
+                 steps: Callable[[dict | None], list[Step]] = progress_steps,
+                 emit: bool = True) -> list[dict]:
     """Follow a call report's tasks, and the tasks they spawn, to their end.
 
     Human output: live progress bars (on a terminal) fed by each task's ``progress_report``,
     then one summary line per task and any errors. ``--json``: the final task reports, as the
     API returned them, in one array. ``bg``: print the call report (``--json``) or the task
     ids and return at once. Raises :class:`AdminError` (exit 1) when a task did not finish.
+    ``emit=False`` leaves printing the ``--json`` array to a caller that follows several.
     """
     spawned = [t["task_id"] for t in (call_report or {}).get("spawned_tasks") or []]
     if bg:
@@ -538,7 +578,7 @@ def follow_tasks(admin: Admin, call_report: dict, bg: bool = False,
             admin.console.print(task_summary(report), markup=False)
             for line in task_errors(report):
                 admin.console.print(f"  {line}", markup=False)
-    if admin.json:
+    if admin.json and emit:
         print_json(finals)
     failed = [r for r in finals if r.get("state") not in ("finished", "skipped")]
     if failed:
@@ -551,7 +591,7 @@ def follow_tasks(admin: Admin, call_report: dict, bg: bool = False,
 
 def _follow_one(admin: Admin, task_id: str, steps) -> dict:
     live = admin.console.is_terminal and not admin.json
-    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                         TextColumn("{task.fields[amount]}"), TimeRemainingColumn(),
                         console=admin.console, transient=False, disable=not live)
     bars: dict[str, int] = {}
@@ -578,6 +618,112 @@ def _follow_one(admin: Admin, task_id: str, steps) -> dict:
 
 
 
+# -- uploads ----------------------------------------------------------------------------------
+
+#: Bytes per PUT of an upload request (pulp-admin's default was 1 MiB too).
+CHUNK = 1 << 20
+
+
+class _ResumePoints:
+    """Where interrupted uploads stopped, in ``<state_dir>/uploads.json``.
+
+    The server cannot say how much of an upload request it holds (Pulp 2's API has no such
+    call), so the client remembers the upload id and the bytes acknowledged, keyed by the
+    server and the file's path, size and mtime: a changed file starts over.
+    """
+
+    def __init__(self, admin: Admin):
+        state_dir = admin.settings.state_dir
+        self.path = Path(state_dir) / "uploads.json" if state_dir else None
+
+    def key(self, admin: Admin, file: Path) -> str:
+        st = file.stat()
+        return f"{admin.client.base}|{file.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+    def _load(self) -> dict:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}  # a damaged state file only costs a fresh upload
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str) -> dict | None:
+        point = self._load().get(key)
+        return point if isinstance(point, dict) else None
+
+    def put(self, key: str, point: dict | None) -> None:
+        if self.path is None:
+            return
+        data = self._load()
+        if point is None:
+            data.pop(key, None)
+        else:
+            data[key] = point
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self.path)
+
+
+def upload_file(admin: Admin, file: Path, chunk_size: int = CHUNK) -> str:
+    """Send ``file`` to a new upload request, or on to the one an interrupted run left.
+
+    Shows a bar with bytes/s on a terminal and a summary line otherwise; returns the upload id.
+    Ctrl-C keeps the resume point: the same command later goes on from there.
+    """
+    points = _ResumePoints(admin)
+    key = points.key(admin, file)
+    size = file.stat().st_size
+    point = points.get(key)
+    offset = 0
+    if point and point.get("upload_id") in (admin.client.get("/content/uploads/") or {}).get(
+            "upload_ids", []):
+        upload_id, offset = point["upload_id"], min(int(point.get("offset") or 0), size)
+        admin.say(f"Resuming the upload of {file.name} at byte {offset} of {size}.")
+    else:
+        upload_id = admin.client.post("/content/uploads/")["upload_id"]
+        points.put(key, {"upload_id": upload_id, "offset": 0})
+    live = admin.console.is_terminal and not admin.json
+    progress = Progress(TextColumn(file.name), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), TimeRemainingColumn(), console=admin.console,
+                        disable=not live)
+    started, sent = time.monotonic(), 0
+    try:
+        with progress, open(file, "rb") as fh:
+            bar = progress.add_task(file.name, total=size, completed=offset)
+            fh.seek(offset)
+            while offset < size:  # an empty file needs no PUT: the request is empty already
+                chunk = fh.read(chunk_size)
+                if not chunk:
+                    raise AdminError(f"{file} shrank while it was being uploaded")
+                admin.client.put(f"/content/uploads/{upload_id}/{offset}/", data=chunk,
+                                 timeout=300)
+                offset += len(chunk)
+                sent += len(chunk)
+                points.put(key, {"upload_id": upload_id, "offset": offset})
+                progress.update(bar, completed=offset)
+    except KeyboardInterrupt:
+        raise AdminError(f"upload of {file.name} interrupted at byte {offset} of {size}; run "
+                         f"the same command again to resume", exit_code=130) from None
+    elapsed = max(time.monotonic() - started, 1e-6)
+    admin.say(f"Uploaded {file.name}: {_human_size(size)} in {elapsed:.1f} s "
+              f"({_human_size(sent / elapsed)}/s).")
+    return upload_id
+
+
+def forget_upload(admin: Admin, file: Path, upload_id: str) -> None:
+    """Delete the upload request and its resume point once the import has run."""
+    try:
+        admin.client.delete(f"/content/uploads/{upload_id}/")
+    except ApiError as exc:
+        if exc.status != 404:  # an expired request is already gone
+            raise
+    _ResumePoints(admin).put(_ResumePoints(admin).key(admin, file), None)
+
+
+
 # -- a content type's section -----------------------------------------------------------------
 
 
@@ -585,8 +731,9 @@ def _follow_one(admin: Admin, task_id: str, steps) -> dict:
 class TypeSection:
     """The pulp-admin shape of a content type's section, built into a ``click`` group.
 
-    ``build()`` gives ``repo create|update|list``, ``sync run``, ``publish run`` and
-    ``content search``; a section adds its own commands to the group it returns.
+    ``build()`` gives ``repo create|update|list``, ``sync run|schedules``, ``publish run`` and
+    ``content search|copy|remove|upload``; a section adds its own commands to the group it
+    returns.
     ``importer_options``/``distributor_options`` are click decorators whose parameters
     ``importer_extra``/``distributor_extra`` pop from the command's kwargs into config keys.
     """
@@ -605,22 +752,38 @@ class TypeSection:
     importer_extra: Callable[[dict], dict] = lambda kwargs: {}
     distributor_options: tuple = ()
     distributor_extra: Callable[[dict], dict] = lambda kwargs: {}
-
+    #: Distributor config a new repository gets unless options say otherwise (keys its
+    #: distributor requires, e.g. yum's http/https), from the repository id.
+    distributor_defaults: Callable[[str], dict] = lambda repo_id: {}
+    #: The types ``content copy|remove --type`` take (default: ``unit_type`` alone).
+    unit_types: tuple = ()
+    #: ``content upload`` options and ``upload_unit(file, kwargs) -> (type_id, unit_key,
+    #: metadata)`` that pops them; None: ``unit_type`` with an empty unit key, the importer
+    #: reading everything from the file.
+    upload_options: tuple = ()
+    upload_unit: Callable[[Path, dict], tuple[str, dict, dict]] | None = None
 
     def build(self) -> click.Group:
         section = click.Group(self.name, help=self.help)
         repo = click.Group("repo", help=f"Create, change and list {self.name} repositories.")
         sync = click.Group("sync", help=f"Synchronize {self.name} repositories.")
         publish = click.Group("publish", help=f"Publish {self.name} repositories.")
-        content = click.Group("content", help=f"Search the {self.unit_type} units of a repository.")
+        content = click.Group("content", help=f"Search, copy, remove and upload the units "
+                              f"of {self.name} repositories.")
+        schedules = click.Group("schedules", help="Recurring syncs of a repository "
+                                "(ISO 8601 intervals, e.g. 2024-01-01T00:00Z/P1D).")
         for group in (repo, sync, publish, content):
             section.add_command(group)
         repo.add_command(self._create())
         repo.add_command(self._update())
         repo.add_command(self._list())
         sync.add_command(self._sync())
+        sync.add_command(schedules)
+        for command in self._schedules():
+            schedules.add_command(command)
         publish.add_command(self._publish())
-        content.add_command(self._search())
+        for command in (self._search(), self._copy(), self._remove(), self._upload()):
+            content.add_command(command)
         return section
 
     def _decorate(self, func):
@@ -658,8 +821,9 @@ class TypeSection:
                     "distributors": [{
                         "distributor_type_id": self.distributor_type_id,
                         "distributor_id": self.distributor_id, "auto_publish": True,
-                        "distributor_config": {k: v for k, v in distributor.items()
-                                               if v is not None}}]}
+                        "distributor_config": {
+                            k: v for k, v in {**self.distributor_defaults(repo_id),
+                                              **distributor}.items() if v is not None}}]}
             if display_name is not None:
                 body["display_name"] = display_name
             if description is not None:
@@ -777,3 +941,130 @@ class TypeSection:
                 empty=f"No {self.unit_type} units."))
 
         return search
+
+    def _schedules(self):
+        def path(repo_id):
+            return f"/repositories/{repo_id}/importers/{self.importer_type_id}/schedules/sync/"
+
+        @click.command("create", help="Schedule recurring syncs of a repository.")
+        @click.option("--repo-id", required=True, help="the repository")
+        @click.option("--schedule", "-s", required=True, metavar="ISO8601",
+                      help="[start/]interval[/recurrences], e.g. 2024-01-01T00:00Z/P1D")
+        @click.option("--failure-threshold", type=click.IntRange(min=1),
+                      help="disable the schedule after this many failures in a row")
+        @click.option("--disabled", is_flag=True, help="create it disabled")
+        @pass_admin
+        def create(admin: Admin, repo_id, schedule, failure_threshold, disabled):
+            body = {"schedule": schedule, "enabled": not disabled}
+            if failure_threshold is not None:
+                body["failure_threshold"] = failure_threshold
+            made = admin.client.post(path(repo_id), json=body)
+            admin.output(made, lambda b: admin.say(
+                f"Schedule {b.get('_id')} created; next run {b.get('next_run')}."))
+
+        @click.command("list", help="A repository's sync schedules.")
+        @click.option("--repo-id", required=True, help="the repository")
+        @pass_admin
+        def list_(admin: Admin, repo_id):
+            admin.output(admin.client.get(path(repo_id)), lambda b: table(
+                admin, ["Id", "Schedule", "Enabled", "Next run", "Failures", "Last run"],
+                ([d.get("_id"), d.get("schedule"), d.get("enabled"), d.get("next_run"),
+                  d.get("consecutive_failures"), d.get("last_run_at")] for d in b),
+                empty=f"No sync schedules for {repo_id}."))
+
+        @click.command("delete", help="Delete a sync schedule.")
+        @click.option("--repo-id", required=True, help="the repository")
+        @click.option("--schedule-id", required=True, help="the schedule (see 'list')")
+        @pass_admin
+        def delete(admin: Admin, repo_id, schedule_id):
+            admin.client.delete(path(repo_id) + f"{schedule_id}/")
+            admin.say(f"Schedule {schedule_id} deleted.")
+
+        return create, list_, delete
+
+    def _type_option(self):
+        types = self.unit_types or (self.unit_type,)
+        return click.option("--type", "type_id", type=click.Choice(types), default=types[0],
+                            show_default=True, help="the unit type the criteria select")
+
+    def _unit_criteria(self, type_id: str, kwargs: dict) -> dict:
+        crit = criteria(kwargs)
+        out: dict = {"type_ids": [type_id]}
+        if crit.get("filters"):
+            out["filters"] = {"unit": crit["filters"]}
+        return out
+
+    def _copy(self):
+        @click.command("copy", help=f"Copy {self.name} units matching the criteria (all of "
+                       f"the type without any) from one repository into another.")
+        @click.option("--from-repo-id", required=True, help="the source repository")
+        @click.option("--to-repo-id", required=True, help="the destination repository")
+        @self._type_option()
+        @criteria_options
+        @bg_option
+        @pass_admin
+        def copy(admin: Admin, from_repo_id, to_repo_id, type_id, bg, **kwargs):
+            body = {"source_repo_id": from_repo_id,
+                    "criteria": self._unit_criteria(type_id, kwargs)}
+            report = admin.client.post(f"/repositories/{to_repo_id}/actions/associate/",
+                                       json=body)
+            follow_tasks(admin, report, bg)
+
+        return copy
+
+    def _remove(self):
+        @click.command("remove", help=f"Remove {self.name} units matching the criteria from a "
+                       f"repository (the units stay stored until orphans are removed).")
+        @click.option("--repo-id", required=True, help="the repository")
+        @self._type_option()
+        @criteria_options
+        @click.option("--all", "all_", is_flag=True,
+                      help="remove every unit of the type (no criteria needed)")
+        @bg_option
+        @pass_admin
+        def remove(admin: Admin, repo_id, type_id, all_, bg, **kwargs):
+            body = {"criteria": self._unit_criteria(type_id, kwargs)}
+            if "filters" not in body["criteria"] and not all_:
+                raise click.UsageError("give criteria (--str-eq, --match, --filters) or --all")
+            report = admin.client.post(f"/repositories/{repo_id}/actions/unassociate/",
+                                       json=body)
+            follow_tasks(admin, report, bg)
+
+        return remove
+
+    def _upload(self):
+        def upload(admin: Admin, repo_id, files, chunk_size, **kwargs):
+            finals: list = []
+            for name in files:
+                file = Path(name)
+                if self.upload_unit is None:
+                    type_id, unit_key, metadata = self.unit_type, {}, {}
+                else:
+                    type_id, unit_key, metadata = self.upload_unit(file, dict(kwargs))
+                upload_id = upload_file(admin, file, chunk_size)
+                report = admin.client.post(f"/repositories/{repo_id}/actions/import_upload/",
+                                           json={"upload_id": upload_id,
+                                                 "unit_type_id": type_id,
+                                                 "unit_key": unit_key,
+                                                 "unit_metadata": metadata})
+                try:
+                    finals += follow_tasks(admin, report, emit=False)
+                except AdminError as exc:
+                    if exc.exit_code != 130:  # a task still running needs its upload
+                        forget_upload(admin, file, upload_id)
+                    raise
+                forget_upload(admin, file, upload_id)
+            if admin.json:
+                print_json(finals)
+
+        for option in reversed(self.upload_options):
+            upload = option(upload)
+        upload = click.option("--chunk-size", type=click.IntRange(min=1), default=CHUNK,
+                              show_default=True, help="bytes per request")(upload)
+        upload = click.option("--file", "-f", "files", multiple=True, required=True,
+                              type=click.Path(exists=True, dir_okay=False),
+                              help="a file to upload (repeatable)")(upload)
+        upload = click.option("--repo-id", required=True, help="the repository")(upload)
+        return click.command("upload", help=f"Upload files into a {self.name} repository: "
+                             "chunked, resumable after an interruption (run the same command "
+                             "again), showing bytes/s.")(pass_admin(upload))

@@ -28,6 +28,7 @@ class Cli:
     """``pulp2ng-admin`` with an environment: ``cli("repo", "list")``."""
 
     def __init__(self, home: Path, server: str, username="admin", password="admin", **env):
+        self.home = home
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PULP2NG_ADMIN_")}
         self.env.update({"XDG_CONFIG_HOME": str(home), "HOME": str(home), "COLUMNS": "250",
                          "PULP2NG_ADMIN_SERVER": server, **env})
@@ -71,7 +72,8 @@ def iso_upstream(serve, tmp_path):
 def test_help_reads_well(cli):
     top = cli("--help").stdout
     for word in ("--server", "--ca", "--username", "--password", "--json",
-                 "login", "logout", "repo", "tasks", "orphan", "server", "iso"):
+                 "login", "logout", "repo", "tasks", "orphan", "server", "iso", "python",
+                 "docker", "ostree", "rpm", "auth", "event", "consumer"):
         assert word in top
     assert "Create, change and list iso repositories" in cli("iso", "--help").stdout
     sync_help = cli("iso", "sync", "run", "--help").stdout
