@@ -74,8 +74,12 @@ class YumDistributor(Distributor):
             return False, str(exc)
         if config.get("skip") is not None and not isinstance(config.get("skip"), list):
             return False, "skip must be a list of unit type ids"
-        if checksum_type(config.get("checksum_type")) is None:
-            return False, f"checksum_type {config.get('checksum_type')!r} is not supported"
+        # createrepo_c 1.x writes sha224-sha512 repomd checksums only: md5 and sha1, which
+        # Pulp 2 accepted, would fail every publish, so they are refused here
+        kind = checksum_type(config.get("checksum_type"))
+        if kind is None or cr.checksum_type(kind) == cr.UNKNOWN_CHECKSUM:
+            return False, (f"checksum_type {config.get('checksum_type')!r} is not supported; "
+                           "use sha224, sha256, sha384 or sha512")
         problem = gpgkey.validate(config) or validate_errata_comps_config(config)
         if problem:
             return False, problem

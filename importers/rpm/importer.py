@@ -14,8 +14,10 @@ sync going on. Uploads (upload.py) and copies follow the same rules.
 
 Errata and comps are synced by :mod:`metadata_units`; modules, delta RPMs, the distribution
 tree and other metadata files by :mod:`extras`: both fetched and parsed with the packages,
-saved after them. Not read yet: filelists.xml and other.xml (a unit holds the files
-primary.xml lists).
+saved after them. filelists.xml and other.xml are read alongside primary.xml
+(:mod:`main_metadata`), so a unit holds every file and its changelog. A mirrorlist or metalink
+feed is resolved by :mod:`feeds`, a no-op re-sync stopped by :mod:`unchanged`, and
+``retain_old_count`` applied by :mod:`retention`.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataParseError,
     YumNoFeedError,
 )
-from pulp2ng.importers.rpm import copy, signatures, upload
+from pulp2ng.importers.rpm import copy, feeds, retention, signatures, upload
 from pulp2ng.importers.rpm.extras import EXTRA_TYPES, ExtraContent
+from pulp2ng.importers.rpm.main_metadata import fetch_filelists_other, iter_packages
 from pulp2ng.importers.rpm.metadata_units import MetadataUnits
 from pulp2ng.importers.rpm.packages import checksum_type, type_of, unit_from_package
 from pulp2ng.importers.rpm.types import (
@@ -49,6 +52,7 @@ from pulp2ng.importers.rpm.types import (
     SRPM,
     UNIT_TYPES,
 )
+from pulp2ng.importers.rpm.unchanged import SyncStamp
 from pulp2ng.plugin import (
     ContentValidationError,
     DownloadRequest,
@@ -118,13 +122,26 @@ class YumImporter(Importer):
             feed = _feed(config)
             skip = set(config.get("skip") or ())
             types = [t for t in (RPM, SRPM) if t not in skip]
+            retain = config.get_int("retain_old_count")
             with conduit.downloader(config) as downloader:
                 progress.step("metadata", "IN_PROGRESS")
+                # a mirrorlist/metalink feed resolves to its first live mirror (feeds.py);
+                # an unchanged repomd.xml ends the sync here (unchanged.py)
+                repomd_path = conduit.temp_dir / "repomd.xml"
+                feed = feeds.fetch_repomd(downloader, feed, config.get("feed"), repomd_path)
+                stamp = SyncStamp(conduit, config, repomd_path)
+                if stamp.unchanged():
+                    progress.unchanged()
+                    return SyncReport(True, summary=progress.report, details={})
                 primary = _fetch_primary(downloader, feed, conduit)
+                lists = fetch_filelists_other(downloader, feed, repomd_path,
+                                              config.get_boolean("validate", True))
                 progress.step("metadata", "FINISHED")
                 screen = signatures.Screen(config)
                 plan = Plan(conduit, types, screen)
-                plan.read(primary, feed)
+                if retain is not None:  # retention.py: never fetch a version dropped at once
+                    plan.wanted = retention.Wanted(primary, retain)
+                plan.read(primary, feed, *lists)
                 progress.begin_content(plan)
                 fetched = _download(downloader, plan, progress, conduit,
                                     config.get_boolean("validate", True), screen)
@@ -139,7 +156,10 @@ class YumImporter(Importer):
             plan.apply(fetched, config.get_boolean("remove_missing", False))
             metadata.apply(config.get_boolean("remove_missing", False))
             extras.apply(config.get_boolean("remove_missing", False))
+            if retain is not None:
+                retention.prune(conduit, types, retain)
             progress.step("purge_duplicates", "FINISHED")
+            stamp.remember()
         except TaskCanceled:
             progress.cancel()
             raise
@@ -173,15 +193,9 @@ def _feed(config) -> str:
 
 
 def _fetch_primary(downloader, feed: str, conduit):
-    """Fetch repomd.xml, then primary.xml (verified against repomd); returns its path."""
+    """Fetch primary.xml (verified against the repomd.xml fetched already); returns its
+    path."""
     repomd_path = conduit.temp_dir / "repomd.xml"
-    try:
-        with downloader.open_url(urllib.parse.urljoin(feed, "repodata/repomd.xml")) as body, \
-                open(repomd_path, "wb") as out:
-            while chunk := body.read(1 << 20):
-                out.write(chunk)
-    except SyncError as exc:
-        raise YumMetadataError(f"Error retrieving metadata: {exc}", feed=feed) from None
     try:
         repomd = cr.Repomd(str(repomd_path))
     except Exception as exc:  # createrepo_c raises its own error types for a bad document
@@ -244,8 +258,10 @@ class Plan:
         self.fetch_bytes = 0
         self.counts = {t: 0 for t in types}
         self._batch: list[tuple[str, dict, str]] = []
+        #: ``(type_id, unit) -> bool``: the upstream versions ``retain_old_count`` keeps
+        self.wanted = None
 
-    def read(self, primary_path, feed: str) -> None:
+    def read(self, primary_path, feed: str, filelists=None, other=None) -> None:
         failure: list[BaseException] = []
 
         def on_package(pkg):
@@ -259,6 +275,12 @@ class Plan:
             return True
 
         with open(self.spool, "w") as self._out:
+            if filelists is not None:  # every file and the changelogs (main_metadata.py)
+                for pkg in iter_packages(primary_path, filelists, other):
+                    if not on_package(pkg):
+                        raise failure[0]
+                self._flush()
+                return
             try:
                 cr.xml_parse_primary(str(primary_path), pkgcb=on_package, do_files=True)
             except Exception as exc:
@@ -274,6 +296,8 @@ class Plan:
         if type_id not in self.upstream:
             return  # skipped type
         unit = unit_from_package(pkg)
+        if self.wanted is not None and not self.wanted(type_id, unit):
+            return  # older than the newest retain_old_count + 1 versions
         if checksum_type(pkg.checksum_type) is None:
             raise YumChecksumTypeError(
                 f'Checksum type "{pkg.checksum_type}" is not supported.',
@@ -441,6 +465,15 @@ class Progress:
         }
         self.started = dt.datetime.now(dt.timezone.utc)
         self.current = None
+
+    def unchanged(self) -> None:
+        """A no-op re-sync: repomd.xml, the config and the repository are as the last
+        successful sync left them, so nothing was parsed or fetched."""
+        self.report["metadata"].update(state="FINISHED", unchanged=True)
+        for step in self.report.values():
+            if step["state"] == "NOT_STARTED":
+                step["state"] = "SKIPPED"
+        self.conduit.set_progress(self.report, force=True)
 
     def step(self, name: str, state: str) -> None:
         self.report[name]["state"] = state

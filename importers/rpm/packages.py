@@ -63,6 +63,9 @@ def unit_from_package(pkg) -> dict:
         "build_time": pkg.time_build,
         "header_range": {"start": pkg.rpm_header_start, "end": pkg.rpm_header_end},
         "files": {k: v for k, v in files.items() if v},
+        # other.xml's entries, when read (main_metadata.py), in its order (oldest first)
+        "changelog": [{"author": author, "date": date, "text": text}
+                      for author, date, text in pkg.changelogs or ()],
         **{dep: [_dep_dict(d) for d in getattr(pkg, dep) or ()] for dep in DEPENDENCIES},
     }
 
@@ -95,6 +98,9 @@ def package_from_unit(unit: dict, location: str) -> "cr.Package":
     files = unit.get("files") or {}
     pkg.files = [(kind if kind != "file" else "", *_split(path))
                  for kind in ("file", "dir", "ghost") for path in files.get(kind, ())]
+    # createrepo_c dumps other.xml's changelogs in the reverse of this list's order
+    pkg.changelogs = [(c.get("author"), c.get("date") or 0, c.get("text"))
+                      for c in reversed(unit.get("changelog") or ())]
     for dep in DEPENDENCIES:
         setattr(pkg, dep, [(d["name"], d.get("flags"), d.get("epoch"), d.get("version"),
                             d.get("release"), bool(d.get("pre")))

@@ -1,0 +1,116 @@
+"""Where a yum feed's repository is: the feed itself, or the mirrors a mirrorlist or metalink
+names.
+
+A feed is first taken as a repository URL (``<feed>/repodata/repomd.xml``), as Pulp 2 did.
+When that fails, the feed URL itself is read: a metalink (XML whose ``<url>`` elements point at
+``…/repodata/repomd.xml``, as MirrorManager serves) or a mirrorlist (one URL per line, ``#``
+comments) yields mirrors, tried in order until one serves repomd.xml; the whole sync then takes
+its files from that mirror, so a dead first mirror costs one failed request. The list is read
+with a size cap, and a remote list may not point at ``file://`` mirrors (a feed on a web server
+must not make the worker read its own disk).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+from pulp2ng.importers.rpm.errors import YumMetadataError
+from pulp2ng.plugin import SyncError
+
+REPOMD = "repodata/repomd.xml"
+#: A mirror list bigger than this is not a mirror list (real ones are a few KiB).
+MAX_LIST_BYTES = 1 << 20
+
+
+def fetch_repomd(downloader, feed: str, raw_feed: str, dest) -> str:
+    """Download repomd.xml into ``dest``; returns the repository URL (ending in ``/``) it came
+    from: ``feed`` itself, or the first mirror of ``raw_feed``'s list that answered."""
+    try:
+        _download(downloader, urllib.parse.urljoin(feed, REPOMD), dest)
+        return feed
+    except SyncError as exc:
+        direct = exc
+    mirrors = read_mirrors(downloader, raw_feed)
+    if not mirrors:
+        raise YumMetadataError(f"Error retrieving metadata: {direct}", feed=feed) from None
+    failures = []
+    for mirror in mirrors:
+        try:
+            _download(downloader, urllib.parse.urljoin(mirror, REPOMD), dest)
+            return mirror
+        except SyncError as exc:
+            failures.append(f"{mirror}: {exc}")
+    raise YumMetadataError(
+        f"Error retrieving metadata: none of the {len(mirrors)} mirror(s) listed by {raw_feed} "
+        f"answered; first: {failures[0]}", feed=feed, mirrors=failures[:10]) from None
+
+
+def _download(downloader, url: str, dest) -> None:
+    with downloader.open_url(url) as body, open(dest, "wb") as out:
+        while chunk := body.read(1 << 20):
+            out.write(chunk)
+
+
+def read_mirrors(downloader, url: str) -> list[str]:
+    """The mirrors ``url`` lists (base URLs ending in ``/``), or [] when it is no list."""
+    try:
+        with downloader.open_url(url) as body:
+            data = body.read(MAX_LIST_BYTES + 1)
+    except (SyncError, OSError):
+        return []
+    if len(data) > MAX_LIST_BYTES or b"\0" in data:
+        return []
+    text = data.decode("utf-8", "replace")
+    found = _metalink(text) if text.lstrip().startswith("<") else _mirrorlist(text)
+    local_ok = url.startswith("file://")
+    mirrors = []
+    for mirror in found:
+        scheme = urllib.parse.urlsplit(mirror).scheme
+        if scheme in ("http", "https") or (scheme == "file" and local_ok):
+            mirrors.append(mirror if mirror.endswith("/") else mirror + "/")
+    return list(dict.fromkeys(mirrors))  # listed twice: tried once
+
+
+def _mirrorlist(text: str) -> list[str]:
+    """yum's mirrorlist: one repository URL per line; blank lines and ``#`` comments."""
+    lines = [line.strip() for line in text.splitlines()]
+    return [line for line in lines if line and not line.startswith("#") and "://" in line]
+
+
+def _metalink(text: str) -> list[str]:
+    """The repository URLs of a metalink (v3 or v4): each ``<url>`` names a mirror's
+    repomd.xml; sorted by ``preference`` (v3, higher first) or ``priority`` (v4, lower
+    first), document order otherwise. The stdlib parser resolves no external entities."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return []
+    if not root.tag.endswith("metalink"):
+        return []
+    ranked = []
+    for index, element in enumerate(root.iter()):
+        if not element.tag.endswith("}url") and element.tag != "url":
+            continue
+        if element.get("protocol") not in (None, "http", "https"):
+            continue  # rsync, ftp: not something the downloader speaks
+        url = (element.text or "").strip()
+        if url.endswith(REPOMD):
+            url = url[: -len(REPOMD)]
+        elif not url.endswith("/"):
+            continue  # a mirror of some other file
+        rank = _rank(element)
+        ranked.append((rank, index, url))
+    return [url for _, _, url in sorted(ranked)]
+
+
+def _rank(element) -> int:
+    """Sort key: lower first."""
+    for attribute, sign in (("preference", -1), ("priority", 1)):
+        value = element.get(attribute)
+        if value is not None:
+            try:
+                return sign * int(value)
+            except ValueError:
+                return 0
+    return 0
