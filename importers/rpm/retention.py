@@ -10,97 +10,15 @@ Both hold one small EVR tuple per package version kept, never a package's metada
 
 from __future__ import annotations
 
-import functools
-
 import createrepo_c as cr
 
 from pulp2ng.importers.rpm.errors import YumMetadataParseError
+from pulp2ng.importers.rpm.evr import epoch_int, evr_key
 from pulp2ng.importers.rpm.packages import type_of
 
 
-def rpmvercmp(a: str, b: str) -> int:
-    """rpm's version segment comparison (``rpmvercmp``): -1, 0 or 1.
-
-    Alphanumeric segments compare numerically (digits) or as strings (letters), a numeric
-    segment is newer than an alphabetic one, ``~`` sorts before anything (even the end) and
-    ``^`` after the end but before anything else."""
-    if a == b:
-        return 0
-    i = j = 0
-    while i < len(a) or j < len(b):
-        while i < len(a) and not _alnum(a[i]) and a[i] not in "~^":
-            i += 1
-        while j < len(b) and not _alnum(b[j]) and b[j] not in "~^":
-            j += 1
-        ca = a[i] if i < len(a) else ""
-        cb = b[j] if j < len(b) else ""
-        if ca == "~" or cb == "~":
-            if ca != "~":
-                return 1
-            if cb != "~":
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if ca == "^" or cb == "^":
-            if not ca:
-                return -1
-            if not cb:
-                return 1
-            if ca != "^":
-                return 1
-            if cb != "^":
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if not ca or not cb:
-            break
-        numeric = ca.isdigit()
-        same_kind = str.isdigit if numeric else _alpha
-        ii, jj = i, j
-        while ii < len(a) and same_kind(a[ii]):
-            ii += 1
-        while jj < len(b) and same_kind(b[jj]):
-            jj += 1
-        one, two = a[i:ii], b[j:jj]
-        if not two:
-            return 1 if numeric else -1
-        if numeric:
-            one, two = one.lstrip("0"), two.lstrip("0")
-            if len(one) != len(two):
-                return 1 if len(one) > len(two) else -1
-        if one != two:
-            return 1 if one > two else -1
-        i, j = ii, jj
-    if i >= len(a) and j >= len(b):
-        return 0
-    return -1 if i >= len(a) else 1
-
-
-def _alnum(c: str) -> bool:
-    return c.isascii() and c.isalnum()
-
-
-def _alpha(c: str) -> bool:
-    return c.isascii() and c.isalpha()
-
-
-def evr_compare(x: tuple, y: tuple) -> int:
-    """Compare ``(epoch, version, release)`` tuples as rpm does."""
-    ex, ey = int(x[0] or 0), int(y[0] or 0)
-    if ex != ey:
-        return 1 if ex > ey else -1
-    return rpmvercmp(x[1] or "", y[1] or "") or rpmvercmp(x[2] or "", y[2] or "")
-
-
-_EVR_KEY = functools.cmp_to_key(evr_compare)
-
-
 def _evr(epoch, version, release) -> tuple:
-    try:
-        epoch = int(epoch or 0)
-    except (TypeError, ValueError):
-        epoch = 0
-    return (epoch, version or "", release or "")
+    return (epoch_int(epoch), version or "", release or "")
 
 
 class _Newest:
@@ -116,7 +34,7 @@ class _Newest:
             return
         kept.append(evr)
         if len(kept) > self.keep:
-            kept.sort(key=_EVR_KEY, reverse=True)
+            kept.sort(key=evr_key, reverse=True)
             del kept[self.keep:]
 
     def kept(self, group: tuple, evr: tuple) -> bool:

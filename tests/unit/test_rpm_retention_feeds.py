@@ -3,7 +3,9 @@
 import pytest
 
 from pulp2ng.importers.rpm.feeds import _metalink, _mirrorlist
-from pulp2ng.importers.rpm.retention import _Newest, evr_compare, rpmvercmp
+from pulp2ng.importers.rpm.evr import compare_evr as evr_compare
+from pulp2ng.importers.rpm.evr import rpmvercmp
+from pulp2ng.importers.rpm.retention import _Newest
 
 
 @pytest.mark.parametrize("a, b, expected", [
