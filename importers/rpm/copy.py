@@ -6,9 +6,11 @@ the source, by NEVRA), a group's mandatory and default packages (the newest of e
 the source), a category's or environment's groups (and their packages), a module's artifacts.
 ``recursive`` adds the dependencies of every package copied, the newest satisfying ones of the
 source; ``recursive_conservative`` only those the destination does not already satisfy
-(libsolv, depsolve.py). Comps units are per repository (``repo_id`` in their key), so a copy
-saves them anew under the destination's id, as Pulp 2 did; other units are associated as
-they are.
+(libsolv, depsolve.py). Comps units, ``modulemd_defaults`` and ``yum_repo_metadata_file``
+are per repository (``repo_id`` in their key), so a copy saves them anew under the
+destination's id, as Pulp 2 did (a destination's own unit of that key is replaced); other
+units are associated as they are. A re-keyed unit with a file names the source's stored file
+(same type, same content: one file), which orphan cleanup keeps while either unit exists.
 
 Removal needs no rule here: ``actions/unassociate/`` removes only the selected units, so
 removing an erratum, group or module leaves its packages in the repository, as in Pulp 2.
@@ -25,15 +27,21 @@ from pulp2ng.importers.rpm.depsolve import SOLVER_FIELDS, SourcePool
 from pulp2ng.importers.rpm.types import (
     ERRATUM,
     MODULEMD,
+    MODULEMD_DEFAULTS,
     PACKAGE_CATEGORY,
     PACKAGE_ENVIRONMENT,
     PACKAGE_GROUP,
     PACKAGE_KEY,
-    PACKAGE_LANGPACKS,
     RPM,
     SRPM,
+    UNIT_TYPES,
+    YUM_METADATA_FILE,
 )
 from pulp2ng.plugin import PluginError
+
+#: Types keyed by repository besides comps: re-keyed by a copy, replacing the destination's.
+REPO_FILES = (MODULEMD_DEFAULTS, YUM_METADATA_FILE)
+_KEYS = {t.id: t.unit_key for t in UNIT_TYPES}
 
 _GROUP_PACKAGES = ("mandatory_package_names", "default_package_names")
 _SOURCE_ARCHES = ("src", "nosrc")
@@ -64,6 +72,7 @@ class CopyPlan:
         for unit in units:
             by_type.setdefault(unit["_content_type_id"], []).append(unit)
         comps = {t: by_type.pop(t, []) for t in COMPS_TYPES}
+        plan._clone({t: by_type.pop(t, []) for t in REPO_FILES})
         for group in by_type.values():
             plan._add(group)
         nevras: set[tuple] = set()
@@ -72,7 +81,7 @@ class CopyPlan:
             nevras |= _errata_packages(conduit, by_type.get(ERRATUM, ()))
             nevras |= _module_artifacts(conduit, by_type.get(MODULEMD, ()))
             comps[PACKAGE_GROUP] += _member_groups(conduit, comps)
-        plan._clone_comps(comps)
+        plan._clone(comps)
         if children:
             names = {n for g in plan.clones.get(PACKAGE_GROUP, ())
                      for field in _GROUP_PACKAGES for n in g.get(field) or ()}
@@ -101,13 +110,12 @@ class CopyPlan:
                 self._seen.add(unit["_id"])
                 self.units.append(unit)
 
-    def _clone_comps(self, comps: dict[str, list[dict]]) -> None:
-        """Read the selected comps units whole and re-key them to the destination."""
-        for type_id, selected in comps.items():
+    def _clone(self, selected_by_type: dict[str, list[dict]]) -> None:
+        """Read the selected per-repository units whole and re-key them to the destination."""
+        for type_id, selected in selected_by_type.items():
             if not selected:
                 continue
-            keys = [{"repo_id": u["repo_id"]} if type_id == PACKAGE_LANGPACKS
-                    else {"id": u.get("id"), "repo_id": u["repo_id"]} for u in selected]
+            keys = [{f: u.get(f) for f in _KEYS[type_id]} for u in selected]
             docs = self.conduit.find_units(type_id, keys).values()
             self.clones[type_id] = [
                 {**{k: v for k, v in doc.items()
@@ -119,6 +127,8 @@ class CopyPlan:
         units (``_id``, ``_content_type_id`` and key)."""
         saved = []
         for type_id, docs in self.clones.items():
+            if type_id in REPO_FILES:  # the copied file wins over the destination's own
+                self.conduit.update_units(type_id, docs)
             ids = self.conduit.save_units(type_id, docs)
             saved += [{**doc, "_id": uid, "_content_type_id": type_id}
                       for doc, uid in zip(docs, ids)]

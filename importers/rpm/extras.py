@@ -7,6 +7,10 @@ after its packages are committed, so a failure in either step leaves the reposit
 as they were. Each of ``drpm``, ``distribution``, ``modulemd``, ``modulemd_defaults`` and
 ``yum_repo_metadata_file`` in ``skip`` is neither fetched nor changed (nor removed by mirroring).
 
+Delta RPMs record ``signing_key`` (the new package's, read from the delta file by drpm.py) and
+are screened by the importer's ``require_signature``/``allowed_keys`` like packages: a refused
+one is reported in the content step's ``error_details`` and not added.
+
 Units whose key does not identify their content (``modulemd_defaults`` and
 ``yum_repo_metadata_file``, keyed by repository) are overwritten when upstream changes them.
 A ``distribution`` is keyed by family/variant/version/arch only: a tree rebuilt upstream under
@@ -24,6 +28,7 @@ import urllib.request
 
 import createrepo_c as cr
 
+from pulp2ng.importers.rpm import drpm, signatures
 from pulp2ng.importers.rpm.deltas import DeltaParseError, read_deltas
 from pulp2ng.importers.rpm.errors import (
     YumChecksumTypeError,
@@ -72,6 +77,7 @@ class ExtraContent:
         self.progress = progress
         self.report = progress.report
         self.validate = config.get_boolean("validate", True)
+        self.screen = signatures.Screen(config)  # delta RPMs' signature policy
         self.upstream: dict[str, set] = {t: set() for t in self.types}
         self.to_link: list[dict] = []
         #: ``(type_id, unit, temp_path, sha256, replace)``; delta RPMs go to a spool file.
@@ -187,11 +193,20 @@ class ExtraContent:
                 self.upstream[DRPM].add(uid)
                 fresh[uid] = (unit, urllib.parse.urljoin(feed, urllib.parse.quote(href)))
         stored = self.conduit.find_units(DRPM, (key_of(DRPM, u) for u, _ in fresh.values()),
-                                         ["_storage_path"])
+                                         ["_storage_path", "signing_key"])
         count = 0
         for uid, (unit, url) in fresh.items():
             known = stored.get(uid)
             if known and self.conduit.storage.exists(known["_storage_path"]):
+                if self.screen.active:
+                    if "signing_key" in known:
+                        unit["signing_key"] = known["signing_key"]
+                    else:  # stored before deltas recorded their key
+                        self._read_key(self.conduit.storage.path(known["_storage_path"]), unit)
+                    refusal = self.screen.check_key(unit)
+                    if refusal:
+                        self.progress.refused(refusal)
+                        continue
                 self.to_link.append({"_id": uid, "_content_type_id": DRPM})
                 continue
             out.write(json.dumps({"unit": unit, "url": url}) + "\n")
@@ -216,6 +231,9 @@ class ExtraContent:
                 if result.ok and self.validate and unit["checksumtype"] != "sha256":
                     result.error = verify(result.path, unit["checksumtype"], unit["checksum"],
                                           unit["filename"])
+                if result.ok and self._refused(result.path, unit):
+                    result.path.unlink(missing_ok=True)
+                    continue
                 if result.ok:
                     out.write(json.dumps({"unit": unit, "path": str(result.path),
                                           "sha256": result.sha256}) + "\n")
@@ -231,6 +249,22 @@ class ExtraContent:
             raise YumDownloadError(
                 f"{len(errors)} delta RPM(s) failed to download or verify; first: "
                 f"{errors[0]['name']}: {errors[0]['error']}", error_details=errors[:50])
+
+    def _read_key(self, path, unit: dict) -> None:
+        """``unit["signing_key"]`` from the delta file; None when drpm.py cannot read it (an
+        rpm-only or zstd delta), which the policy, when there is one, treats as unsigned."""
+        try:
+            unit["signing_key"] = drpm.read_delta(path)["signing_key"]
+        except (OSError, drpm.DeltaError):
+            unit["signing_key"] = None
+
+    def _refused(self, path, unit: dict) -> bool:
+        """Record the downloaded delta's key; True (reported) when the policy refuses it."""
+        self._read_key(path, unit)
+        refusal = self.screen.check_key(unit)
+        if refusal:
+            self.progress.refused(refusal)
+        return refusal is not None
 
     def _tree(self, downloader, feed: str) -> None:
         """The tree of ``.treeinfo`` (or ``treeinfo``) at the feed root, if there is one."""
@@ -321,6 +355,8 @@ class ExtraContent:
                 for entry in unit["files"]:
                     entry["_storage_path"] = conduit.store_file(
                         entry.pop("_temp"), DISTRIBUTION, entry.pop("_sha256"))
+                # the images, besides the .treeinfo: so orphan cleanup removes them too
+                unit["_storage_paths"] = sorted({e["_storage_path"] for e in unit["files"]})
             unit["_storage_path"] = conduit.store_file(path, type_id, sha256)
             if replace:  # revised upstream under the same key
                 conduit.update_units(type_id, [unit])

@@ -252,6 +252,11 @@ class Screen:
         unit["signing_key"] = signing_key(path)
         return self._judge(unit)
 
+    def check_key(self, unit: dict) -> dict | None:
+        """Judge a unit whose ``signing_key`` was already read from its file (a delta RPM's,
+        by drpm.py); return the refusal (also recorded) or None."""
+        return self._judge(unit)
+
     def check_stored(self, stored: dict, unit: dict, content_path) -> dict | None:
         """As :meth:`check_file` for a stored unit: its recorded key, or the key read from
         its file (``content_path(storage path)``) when it was stored without one."""

@@ -1,23 +1,30 @@
-"""``yum_importer`` uploads (``import_upload``): packages, errata and comps metadata units.
+"""``yum_importer`` uploads (``import_upload``): packages, errata and comps metadata units
+(comps.xml and modules.yaml files and delta RPMs: upload_files.py).
 
 A package's unit is built from its own header (createrepo_c's ``package_from_rpm``), never
 from what the client sends: the client's unit key is a claim that must match the header and
 the file's checksum, or the upload fails with nothing stored. The importer's signature
 policy applies as it does to a sync. Errata and comps units have no file: their unit key and
 metadata are the client's (pulp-admin sent them that way), checked for shape only. A
-duplicate upload is harmless: the stored unit is kept and associated again.
+duplicate upload is harmless: the stored unit is kept and associated again, except an
+erratum whose ``updated`` is later than the stored one's, which replaces it (pulp_rpm 2.x's
+rule, as for a sync: errata are shared by repositories).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 
 import createrepo_c as cr
 
-from pulp2ng.importers.rpm import signatures
+from pulp2ng.importers.rpm import signatures, upload_files
 from pulp2ng.importers.rpm.packages import checksum_type, unit_from_package
 from pulp2ng.importers.rpm.types import (
+    DRPM,
     ERRATUM,
+    MODULEMD,
+    MODULEMD_DEFAULTS,
     PACKAGE_CATEGORY,
     PACKAGE_ENVIRONMENT,
     PACKAGE_GROUP,
@@ -39,10 +46,16 @@ def upload_unit(repo, type_id, unit_key, metadata, file_path, conduit, config) -
     metadata = metadata if isinstance(metadata, dict) else {}
     if type_id in PACKAGES:
         return _package(type_id, unit_key, file_path, conduit, config)
+    if type_id == DRPM:
+        return upload_files.delta_rpm(unit_key, metadata, file_path, conduit, config)
     if type_id == ERRATUM:
-        return _metadata_unit(ERRATUM, _erratum(unit_key, metadata), conduit)
+        return _save_erratum(_erratum(unit_key, metadata), conduit)
     if type_id in COMPS:
+        if file_path and os.path.getsize(file_path) > 0:  # a whole comps.xml, as in Pulp 2
+            return upload_files.comps_xml(repo, type_id, unit_key, file_path, conduit)
         return _metadata_unit(type_id, _comps(repo, type_id, unit_key, metadata), conduit)
+    if type_id in (MODULEMD, MODULEMD_DEFAULTS):
+        return upload_files.modules_yaml(repo, type_id, unit_key, file_path, conduit)
     raise UnsupportedTypes(f"yum_importer cannot import uploaded {type_id} units",
                            unsupported_types=[type_id])
 
@@ -139,6 +152,15 @@ def _comps(repo, type_id: str, unit_key: dict, metadata: dict) -> dict:
 
 def _clean(metadata: dict) -> dict:
     return {k: v for k, v in metadata.items() if k not in RESERVED and not k.startswith("_")}
+
+
+def _save_erratum(unit: dict, conduit) -> dict:
+    """A stored erratum with this id is replaced when the upload's ``updated`` is later."""
+    stored = conduit.find_units(ERRATUM, [{"id": unit["id"]}], ["updated"])
+    old = next(iter(stored.values()), None)
+    if old is not None and str(unit.get("updated") or "") > str(old.get("updated") or ""):
+        conduit.update_units(ERRATUM, [unit])
+    return _metadata_unit(ERRATUM, unit, conduit)
 
 
 def _metadata_unit(type_id: str, unit: dict, conduit) -> dict:

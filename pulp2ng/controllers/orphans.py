@@ -3,6 +3,10 @@
 Orphans are computed by set arithmetic: one projected scan of ``repo_content_units.unit_id``
 and one of each unit collection. Deletion tasks are unreserved (as in Pulp 2) and safe against
 concurrent syncs, copies and uploads through :mod:`pulp2ng.db.orphan_guard`.
+
+A unit's files are its ``_storage_path`` plus, for units made of several files (a
+``distribution`` tree's images), every path in its ``_storage_paths`` list: a file is removed
+only when its unit is gone and no remaining unit of the type names it in either field.
 """
 
 from __future__ import annotations
@@ -93,11 +97,11 @@ def delete_orphans_task(ctx, type_id: str | None = None, unit_id: str | None = N
 
 def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> int:
     store = platform.store
-    projection = {"_id": 1, "_storage_path": 1, orphan_guard.GUARD: 1}
+    projection = {"_id": 1, "_storage_path": 1, "_storage_paths": 1, orphan_guard.GUARD: 1}
     query = {"_id": only} if only else {}
     # Step 2 then 3 of the protocol: units (with their guards) first, associations after.
-    # Each unit is kept as a (guard, path) tuple: a fraction of its document's memory.
-    seen = {d["_id"]: (d.get(orphan_guard.GUARD), d.get("_storage_path"))
+    # Each unit is kept as a (guard, paths) tuple: a fraction of its document's memory.
+    seen = {d["_id"]: (d.get(orphan_guard.GUARD), unit_paths(d))
             for d in store.scan_units(type_id, query, projection)}
     if only:
         linked = store.associated_ids_of(only)
@@ -115,12 +119,19 @@ def _delete_type(platform, ctx, token: str, type_id: str, only: str | None) -> i
             uid: candidates[uid][0] for uid in ids[start:start + _BATCH]})
     del ids
     # Step 5: what is really gone, and which of its files nothing references any more.
-    paths = {path for _, path in candidates.values() if path}
+    paths = {path for _, kept in candidates.values() for path in kept}
     survivors, referenced = _referenced(store, type_id, paths, only)
     deleted = [uid for uid in candidates if uid not in survivors]
-    doomed = {candidates[uid][1] for uid in deleted} - referenced - {None}
+    doomed = {path for uid in deleted for path in candidates[uid][1]} - referenced
     _remove_files(platform, token, type_id, doomed, only)
     return len(deleted)
+
+
+def unit_paths(doc: dict) -> tuple:
+    """Every stored file a unit document names (``_storage_path`` and ``_storage_paths``)."""
+    extra = doc.get("_storage_paths")
+    paths = [doc.get("_storage_path"), *(extra if isinstance(extra, list) else ())]
+    return tuple(p for p in paths if isinstance(p, str) and p)
 
 
 def _referenced(store, type_id: str, paths: set, only: str | None) -> tuple[set, set]:
@@ -130,12 +141,11 @@ def _referenced(store, type_id: str, paths: set, only: str | None) -> tuple[set,
         survivors = {d["_id"] for d in docs}
         if store.unit_exists(type_id, only):
             survivors.add(only)
-        return survivors, {d["_storage_path"] for d in docs}
+        return survivors, {p for d in docs for p in unit_paths(d)} & paths
     survivors, used = set(), set()
-    for d in store.scan_units(type_id, {}, {"_storage_path": 1}):
+    for d in store.scan_units(type_id, {}, {"_storage_path": 1, "_storage_paths": 1}):
         survivors.add(d["_id"])
-        if d.get("_storage_path") in paths:
-            used.add(d["_storage_path"])
+        used.update(p for p in unit_paths(d) if p in paths)
     return survivors, used
 
 

@@ -58,9 +58,12 @@ class UnitQueries:
                                                            batch_size=SCAN_BATCH)]
 
     def units_using_paths(self, type_id: str, paths: set) -> list[dict]:
-        """Units (``_id`` and ``_storage_path``) whose storage path is one of ``paths``."""
-        return list(self.units(type_id).find({"_storage_path": {"$in": list(paths)}},
-                                             {"_storage_path": 1}))
+        """Units (``_id``, ``_storage_path``, ``_storage_paths``) naming one of ``paths`` in
+        either field (``_storage_paths``: the further files of a multi-file unit)."""
+        wanted = list(paths)
+        return list(self.units(type_id).find(
+            {"$or": [{"_storage_path": {"$in": wanted}}, {"_storage_paths": {"$in": wanted}}]},
+            {"_storage_path": 1, "_storage_paths": 1}))
 
     def unit_exists(self, type_id: str, uid: str) -> bool:
         return bool(self.units(type_id).find_one({"_id": uid}, {"_id": 1}))

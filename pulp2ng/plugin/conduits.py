@@ -210,7 +210,8 @@ class RepoConduit:
         Args:
             type_id (str): the unit type.
             units (list[dict]): unit key fields plus metadata (and ``_storage_path`` for
-                units with a file). Units whose key exists keep their stored document.
+                units with a file; a unit made of several files lists the others in
+                ``_storage_paths``, so orphan cleanup removes them with it). Units whose key exists keep their stored document.
                 Pass batches (the bundled importers use 1000 a call).
 
         Raises:
@@ -309,7 +310,7 @@ class RepoConduit:
     def _check_files(self, type_id: str, docs: list[dict]) -> None:
         """Step (c) of the orphan guard: every saved unit's file must still exist."""
         missing = [d["_id"] for d in docs
-                   if d.get("_storage_path") and not self.storage.exists(d["_storage_path"])]
+                   if any(not self.storage.exists(p) for p in _paths_of(d))]
         if missing:
             self.unassociate_units(type_id, missing)
             raise ConflictingOperation(
@@ -467,3 +468,10 @@ class GroupPublishConduit(PublishConduit):
     def __init__(self, platform, ctx, group_id: str, report_id: str):
         super().__init__(platform, ctx, None, report_id)
         self.group_id = group_id
+
+
+def _paths_of(doc: dict) -> list[str]:
+    """The stored files a unit names: ``_storage_path`` and its ``_storage_paths``."""
+    extra = doc.get("_storage_paths")
+    return [p for p in (doc.get("_storage_path"), *(extra if isinstance(extra, list) else ()))
+            if isinstance(p, str) and p]

@@ -1,10 +1,11 @@
 """The README's quick starts work verbatim (issue 16).
 
 Each test takes a ```bash block of README.md as it is (the "## Quick start" preamble, then the
-block under "### Files", "### Python packages", "### Containers" or "### OSTree"), substitutes
-only addresses: the stack's port for 24817, a temporary directory for /tmp/, a local upstream
-for a public one (pypi.org, Docker Hub) and a free port for a block's own, runs it with ``bash``
-under ``set -euo pipefail`` and checks what it produced, so the README cannot rot.
+block under "### Files", "### RPM packages", "### Python packages", "### Containers" or
+"### OSTree"), substitutes only addresses: the stack's port for 24817, a temporary directory
+for /tmp/, a local upstream for a public one (pypi.org, Docker Hub) and a free port for a
+block's own, runs it with ``bash`` under ``set -euo pipefail`` and checks what it produced, so
+the README cannot rot.
 """
 from __future__ import annotations
 
@@ -179,6 +180,22 @@ def test_containers_quick_start(stack, readme_repo, request, tmp_path, cwd):
     inspected = json.loads(output[output.rindex("\n{\n") + 1:])   # skopeo's JSON
     assert inspected["Digest"] == digest
     assert sorted(inspected["RepoTags"]) == ["1.36.1"]   # the filters left the others out
+
+
+def test_rpm_quick_start(stack, readme_repo, tmp_path, cwd):
+    require_tool("curl")
+    for tool in ("rpmbuild", "createrepo_c", "dnf"):
+        require_tool(tool)
+    readme_repo("zoo")
+    text = script(stack, tmp_path, "RPM packages", {"tests/fixtures/": f"{FIXTURES}/",
+                                                    "8002": str(free_port())})
+    output = run_block(text, cwd)
+    assert [state for _id, state in task_lines(output)] == ["finished", "finished"], output
+    # dnf installed walrus (the newest, 1.1) with its dependency chain from pulp2ng
+    installed = tmp_path / "zoo-root/usr/share/pulp2ng-fixture"
+    assert (installed / "walrus.txt").read_text() == "walrus 1.1\n"
+    assert sorted(p.name for p in installed.iterdir()) == [
+        "walrus-base.txt", "walrus-lib.txt", "walrus.txt"]
 
 
 def test_ostree_quick_start(stack, readme_repo, tmp_path, cwd):
