@@ -336,7 +336,8 @@ def applicability_counts(platform, bound: dict[str, set[str]]) -> dict[str, dict
             if doc.get("repo_revision") != revisions[doc["repo_id"]] and status == "current":
                 status = "stale"
             for type_id, ids in (doc.get("applicability") or {}).items():
-                found[type_id].update(ids)
+                if ids:  # as the API's applicability query, a type with none is left out
+                    found[type_id].update(ids)
         out[consumer] = {"counts": {t: len(ids) for t, ids in sorted(found.items())},
                          "status": status if doc_ids else None}
     return out

@@ -19,6 +19,7 @@ import requests
 
 from tests.conftest import require_tool
 from tests.integration.test_iso import iso_repo, unique_upstream
+from tests.stack import Stack
 
 API = "/pulp/api/v2"
 UI = "/pulp/ui"
@@ -344,3 +345,187 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
     finally:
         api.delete(f"{API}/consumers/{consumer}/")
         api.delete(f"{API}/repositories/{repo_id}/")
+
+
+# -- schedules, applicability, certificates ------------------------------------------------
+
+
+def _text(html: str) -> str:
+    """What a browser would show of an HTML fragment: tags out, whitespace squeezed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" ,", ",")
+
+
+def _row(html: str, marker: str) -> str:
+    """The row whose opening tag carries ``marker`` (its attributes included, its cells)."""
+    start = html.index(marker)
+    return html[start:html.index("</tr>", start)]
+
+
+def _cell(row: str, cls: str) -> str:
+    """The shown text of a row's cell of class ``cls``."""
+    start = row.index(f'class="{cls}"')
+    return _text(row[row.index(">", start) + 1:row.index("</td>", start)])
+
+
+def test_repository_listing_and_page_show_schedules(api):
+    repo_id = iso_repo(api, "http://127.0.0.1:9/")
+    bare = iso_repo(api, "http://127.0.0.1:9/")
+    base = f"{API}/repositories/{repo_id}"
+
+    def schedule(path: str, **body) -> str:
+        r = api.post(f"{base}/{path}", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["_id"]
+
+    try:
+        sync_path = "importers/iso_importer/schedules/sync/"
+        made = [schedule(sync_path, schedule="2031-05-01T00:00:00Z/P1D"),
+                schedule(sync_path, schedule="2032-01-01T00:00:00Z/PT6H"),
+                # Disabled: its earlier next run is no next run.
+                schedule(sync_path, schedule="2030-01-01T00:00:00Z/PT1H", enabled=False),
+                schedule("distributors/iso_distributor/schedules/publish/",
+                         schedule="R2/2033-03-03T00:00:00Z/P7D")]
+        admin, _ = browser_session(api, "admin", "admin")
+        listing = admin.get(f"{api.base}{UI}/").text
+        cell = _cell(_row(listing, f'data-repo-id="{repo_id}"'), "schedules")
+        assert "sync: 3 (1 disabled), next 2031-05-01T00:00:00Z" in cell, cell
+        assert "publish (iso_distributor): 1, next 2033-03-03T00:00:00Z" in cell, cell
+        assert _cell(_row(listing, f'data-repo-id="{bare}"'), "schedules") == "none"
+
+        page = admin.get(f"{api.base}{UI}/repositories/{repo_id}/").text
+        table = page[page.index('id="schedules"'):page.index("</table>",
+                                                               page.index('id="schedules"'))]
+        assert re.findall(r'data-schedule-id="([^"]+)"', table) == \
+            [made[2], made[0], made[1], made[3]]  # by first run
+        def shown(schedule_id: str) -> str:
+            row = _row(table, f'data-schedule-id="{schedule_id}"')
+            return _text(row[row.index(">") + 1:])
+
+        assert shown(made[2]).startswith("sync iso_importer 2030-01-01T00:00:00Z/PT1H no ")
+        publish = shown(made[3])
+        assert publish.startswith("publish iso_distributor R2/2033-03-03T00:00:00Z/P7D yes "
+                                  "2033-03-03T00:00:00Z never 0 (2 left) 0"), publish
+        assert "No schedule." in admin.get(f"{api.base}{UI}/repositories/{bare}/").text
+    finally:
+        for r in (repo_id, bare):
+            api.delete(f"{API}/repositories/{r}/")
+
+
+def test_consumers_page_counts_applicable_units_from_the_stored_results(api, tmp_path, serve):
+    rows = unique_upstream(tmp_path / "up", count=3)
+    feed, _ = serve(tmp_path / "up")
+    repo_id = iso_repo(api, feed)
+    tag = uuid.uuid4().hex[:8]
+    profiled, bound_only, unbound = (f"ui-a{i}-{tag}" for i in range(3))
+    stale_two = [{"name": "file-1.iso", "checksum": "0" * 64, "size": 4096},
+                 {"name": "file-2.iso", "checksum": "1" * 64, "size": 4096},
+                 {"name": "file-3.iso", "checksum": rows["file-3.iso"][0], "size": 4096}]
+    try:
+        assert [t["state"] for t in api.sync(repo_id)] == ["finished", "finished"]
+        for consumer in (profiled, bound_only, unbound):
+            assert api.post(f"{API}/consumers/", json={"id": consumer}).status_code == 201
+        for consumer in (profiled, bound_only):
+            assert api.post(f"{API}/consumers/{consumer}/bindings/", json={
+                "repo_id": repo_id, "distributor_id": "iso_distributor",
+                "notify_agent": False}).status_code == 200
+        for consumer in (profiled, unbound):
+            assert api.post(f"{API}/consumers/{consumer}/profiles/", json={
+                "content_type": "iso", "profile": stale_two}).status_code == 201
+        admin, _ = browser_session(api, "admin", "admin")
+
+        def cells() -> dict[str, tuple[str, str]]:
+            html = admin.get(f"{api.base}{UI}/consumers/").text
+            out = {}
+            for consumer in (profiled, bound_only, unbound):
+                row = _row(html, f'data-consumer-id="{consumer}"')
+                status = re.search(r'data-status="([^"]*)"', row).group(1)
+                out[consumer] = (status, _cell(row, "applicability"))
+            return out
+
+        # Nothing stored yet: the page says so rather than computing for every consumer.
+        seen = cells()
+        assert seen[profiled] == ("missing", "none applicable (not computed yet)")
+        assert seen[bound_only] == ("", "—") and seen[unbound] == ("", "—")
+        r = api.post(f"{API}/consumers/content/applicability/",
+                     json={"criteria": {"filters": {"id": profiled}}})
+        assert r.status_code == 200 and len(r.json()[0]["applicability"]["iso"]) == 2
+        assert cells()[profiled] == ("current", "iso: 2")
+
+        # The repository's content changes: the old counts show, marked stale.
+        r = api.post(f"{API}/repositories/{repo_id}/actions/unassociate/", json={
+            "criteria": {"type_ids": ["iso"], "filters": {"unit": {"name": "file-1.iso"}}}})
+        assert [t["state"] for t in api.wait_report(r)] == ["finished"]
+        assert cells()[profiled] == ("stale", "iso: 2 (stale: a repository changed since)")
+        api.post(f"{API}/consumers/content/applicability/",
+                 json={"criteria": {"filters": {"id": profiled}}})
+        assert cells()[profiled] == ("current", "iso: 1")
+    finally:
+        for consumer in (profiled, bound_only, unbound):
+            api.delete(f"{API}/consumers/{consumer}/")
+        api.delete(f"{API}/repositories/{repo_id}/")
+
+
+@pytest.fixture(scope="module")
+def https_stack(database, tmp_path_factory):
+    """A private stack with the HTTPS listener (no workers: nothing here runs a task)."""
+    s = Stack(tmp_path_factory.mktemp("ui-https"), database, workers=0, https=True)
+    yield s
+    s.stop()
+
+
+def test_a_login_certificate_logs_in_to_the_dashboard_over_https(https_stack, tmp_path):
+    api = https_stack.api
+    login, password = f"ui-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    assert api.post(f"{API}/users/", json={"login": login, "password": password}
+                    ).status_code == 201
+    repo_id = iso_repo(api, "http://127.0.0.1:9/")
+    try:
+        assert api.post(f"{API}/permissions/actions/grant_to_user/", json={
+            "login": login, "resource": f"/v2/repositories/{repo_id}/",
+            "operations": ["READ", "EXECUTE"]}).status_code == 200
+        r = requests.post(f"{api.base}{API}/actions/login/", auth=(login, password))
+        assert r.status_code == 200, r.text
+        cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+        cert.write_text(r.json()["certificate"])
+        key.write_text(r.json()["key"])
+        ui = f"{https_stack.https_base}{UI}"
+        ca = str(https_stack.ca_cert)
+        s = requests.Session()
+        s.cert = (str(cert), str(key))
+
+        page = s.get(f"{ui}/", allow_redirects=False, verify=ca)
+        assert page.status_code == 200, page.headers.get("Location")
+        assert f"{login} (certificate)" in page.text and 'id="login-form"' not in page.text
+        assert f'data-repo-id="{repo_id}"' in page.text and 'class="sync"' in page.text
+        polled = s.get(f"{ui}/tasks.json", verify=ca)
+        assert polled.status_code == 200 and "tasks" in polled.json()
+        # The login form itself sends a certificate holder on to where it was going.
+        r = s.get(f"{ui}/login/", params={"next": f"{UI}/workers/"}, allow_redirects=False,
+                  verify=ca)
+        assert r.status_code == 302 and r.headers["Location"] == f"{UI}/workers/"
+        # Forms still need the CSRF token the page carries (the cookie came with the page).
+        sync_url = f"{ui}/repositories/{repo_id}/sync/"
+        assert refused(s.post(sync_url, data={"csrf_token": "forged"}, verify=ca))
+        r = s.post(sync_url, data={"csrf_token": token(page.text)}, allow_redirects=False,
+                   verify=ca)
+        assert r.status_code == 302 and "/tasks/?task=" in r.headers["Location"]
+        task_id = r.headers["Location"].rsplit("=", 1)[1]
+        assert api.task(task_id)["tags"] == [f"pulp:repository:{repo_id}", "pulp:action:sync"]
+        api.delete(f"{API}/tasks/{task_id}/")  # no worker here: cancel it
+
+        # Without the certificate, and over plain HTTP, it is the login form as before.
+        anonymous = requests.get(f"{ui}/", verify=ca,
+                                 allow_redirects=False)
+        assert anonymous.status_code == 302 and "/login/" in anonymous.headers["Location"]
+        plain = requests.get(f"{api.base}{UI}/", cert=(str(cert), str(key)),
+                             allow_redirects=False)
+        assert plain.status_code == 302
+        # A password change revokes the certificate: the login form again, never a 401.
+        assert api.put(f"{API}/users/{login}/",
+                       json={"delta": {"password": "changed"}}).status_code == 200
+        r = s.get(f"{ui}/", allow_redirects=False, verify=ca)
+        assert r.status_code == 302 and "/login/" in r.headers["Location"]
+        assert 'id="login-form"' in s.get(f"{ui}/login/", verify=ca).text
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
+        api.delete(f"{API}/users/{login}/")
