@@ -295,8 +295,11 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
         bar = task_row.locator("progress")
         assert bar.get_attribute("value") == bar.get_attribute("max") == "5"
         # The auto-publish the sync spawned shows up too, without a reload.
-        page.locator(f'tr[data-state="finished"]:has-text("publish")'
-                     f':has-text("repository:{repo_id}")').first.wait_for(timeout=30000)
+        auto = page.locator(f'tr[data-state="finished"]:has-text("publish")'
+                            f':has-text("repository:{repo_id}")').first
+        auto.wait_for(timeout=30000)
+        # The ISO distributor reports one step, no counts: its bar is that step, full.
+        assert auto.locator("td.progress").inner_text().strip() == "1/1"
         _shot(page, "tasks", tmp_path)
 
         page.goto(f"{base}{UI}/")
@@ -307,6 +310,17 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
         assert page.locator("#sync-history tbody tr").count() == 1
         assert page.locator("button.publish").is_visible()
         _shot(page, "repository", tmp_path)
+        # Publish from the repository page: nothing changed since the auto-publish, so the
+        # task finishes at once with no step to show (no bar), and the history says why.
+        page.click("button.publish")
+        page.wait_for_url(re.compile(r".*/tasks/\?task="))
+        publish_id = page.url.rsplit("=", 1)[1]
+        published = page.locator(f'tr[data-task-id="{publish_id}"][data-state="finished"]')
+        published.wait_for(timeout=30000)
+        assert "action:publish" in published.inner_text()
+        assert published.locator("td.progress").inner_text().strip() == ""
+        page.goto(f"{base}{UI}/repositories/{repo_id}/")
+        assert "skipped" in page.locator("#publish-history").inner_text()
         page.goto(f"{base}{UI}/workers/")
         assert page.locator("#workers tbody tr").count() >= 2
         _shot(page, "workers", tmp_path)
@@ -529,3 +543,228 @@ def test_a_login_certificate_logs_in_to_the_dashboard_over_https(https_stack, tm
     finally:
         api.delete(f"{API}/repositories/{repo_id}/")
         api.delete(f"{API}/users/{login}/")
+
+
+# -- cost: 1 000 tasks in history, 20 running; pages without N+1 reads ---------------------
+
+
+@pytest.fixture(scope="module")
+def quiet_stack(database, tmp_path_factory):
+    """A private stack without workers or scheduler: the only client of its database is
+    the API, so the database profiler counts exactly what a page or a poll reads."""
+    s = Stack(tmp_path_factory.mktemp("ui-quiet"), database, workers=0)
+    yield s
+    s.stop()
+
+
+class Profiler:
+    """Counts the database operations of one stack's database (SecantusDB's profiler,
+    level 2: every operation on that database only, with its duration)."""
+
+    def __init__(self, database_url: str, name: str):
+        import pymongo
+
+        self.client = pymongo.MongoClient(database_url)
+        self.db = self.client[name]
+        self.db.command("profile", 2)
+
+    def mark(self):
+        last = list(self.db["system.profile"].find({}, {"_id": 1}).sort("_id", -1).limit(1))
+        return last[0]["_id"] if last else None
+
+    def since(self, mark) -> list[dict]:
+        query = {"_id": {"$gt": mark}} if mark is not None else {}
+        return [op for op in self.db["system.profile"].find(query)
+                if not op.get("ns", "").endswith("system.profile")]
+
+
+def _finished_task(i: int, at) -> dict:
+    import datetime as dt
+
+    repo = f"hist-{i % 40}"
+    publish = i % 3 == 0
+    failed = i % 17 == 0
+    start = at - dt.timedelta(seconds=20 + i % 50)
+    doc = {
+        "_id": f"hist-{uuid.uuid4()}", "task_type": "pulp2ng.tasks.repository." + (
+            "publish" if publish else "sync"),
+        "state": "error" if failed else "finished",
+        "tags": [f"pulp:repository:{repo}", "pulp:action:" + ("publish" if publish else "sync")],
+        "resource": f"repository:{repo}", "seq": 10_000 + i, "worker_name": "w1@hist",
+        "queue": None, "created": start, "start_time": start, "finish_time": at,
+        "progress_report": {"iso_distributor": {"state": "complete"}} if publish else {
+            "iso_importer": {"state": "complete", "num_isos": 12, "num_isos_finished": 12,
+                             "total_bytes": 12 << 20, "finished_bytes": 12 << 20,
+                             "iso_error_messages": [], "state_times": {}}},
+        "result": {"result": "success", "summary": {"num_units": 12}},
+        "error": {"code": "PLP0000", "description": "Connection refused"} if failed else None,
+        "exception": None, "traceback": "Traceback …" if failed else None,
+        "spawned_tasks": [], "kwargs": {"repo_id": repo},
+    }
+    doc["task_id"] = doc["_id"]
+    return doc
+
+
+#: The 20 running tasks: five of each publish/sync progress shape the plugins report, and
+#: the bar each must show.
+_RUNNING = [
+    ("rpm publish", {"yum_distributor": {"state": "IN_PROGRESS", "items_total": 1000,
+                                         "num_processed": 250, "error_message": None}},
+     "250/1000"),
+    ("ostree publish", {"ostree_web_distributor": [
+        {"step_type": "ostree_publish_main", "state": "FINISHED"},
+        {"step_type": "ostree_publish_over_http", "state": "IN_PROGRESS"}]}, "1/2"),
+    ("iso publish", {"iso_distributor": {"state": "in_progress", "error_message": None}},
+     "0/1"),
+    ("iso sync", {"iso_importer": {"state": "isos_in_progress", "num_isos": 10,
+                                   "num_isos_finished": 3, "total_bytes": 10 << 20,
+                                   "finished_bytes": 3 << 20}}, "3/10"),
+]
+
+
+def _running_task(i: int, at) -> dict:
+    kind, report, _ = _RUNNING[i % 4]
+    doc = _finished_task(i, at)
+    doc.update({"_id": f"run-{uuid.uuid4()}", "state": "running", "finish_time": None,
+                "seq": 20_000 + i, "worker_name": f"w{i % 3}@busy", "error": None,
+                "result": None, "traceback": None, "progress_report": report,
+                "task_type": "pulp2ng.tasks.repository." + kind.split()[1],
+                "tags": [f"pulp:repository:live-{i}", f"pulp:action:{kind.split()[1]}"]})
+    doc["task_id"] = doc["_id"]
+    return doc
+
+
+def _ops_summary(ops: list[dict]) -> str:
+    by = {}
+    for op in ops:
+        fields = ",".join(sorted(((op.get("command") or {}).get("filter") or {}).keys()))
+        key = f"{op.get('op')} {op.get('ns', '').split('.', 1)[-1]}{{{fields}}}"
+        n, ms = by.get(key, (0, 0))
+        by[key] = (n + 1, ms + (op.get("millis") or 0))
+    return ", ".join(f"{k} ×{n} ({ms} ms)" for k, (n, ms) in sorted(by.items()))
+
+
+def test_task_page_with_1000_tasks_in_history_and_20_running(quiet_stack, database,
+                                                              chromium):
+    """Acceptance 3 of issue 21: the page shows the running tasks and their bars, and a
+    refresh reads the active tasks and the newly finished ones, never the history."""
+    import datetime as dt
+
+    import pymongo
+
+    api = quiet_stack.api
+    db = pymongo.MongoClient(database)[quiet_stack.name]
+    moment = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    # History over the last day (one every ~86 s), so a dozen fall in the page's window.
+    history = [_finished_task(i, moment - dt.timedelta(seconds=86 * i + 30))
+               for i in range(1000)]
+    running = [_running_task(i, moment) for i in range(20)]
+    db["task_status"].insert_many(history + running)
+    assert db["task_status"].count_documents({}) >= 1020
+
+    s, _ = browser_session(api, "admin", "admin")
+    first_answer = s.get(f"{api.base}{UI}/tasks.json")
+    assert first_answer.status_code == 200, first_answer.text
+    assert {d["_id"] for d in running} <= {t["task_id"] for t in first_answer.json()["tasks"]}
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _log_in(page, api.base, "admin", "admin", "/tasks/")
+    page.locator("#tasks tbody tr").first.wait_for()
+    for doc in running:
+        row = page.locator(f'tr[data-task-id="{doc["_id"]}"]')
+        assert row.get_attribute("data-state") == "running"
+        _, _, shown = _RUNNING[int(doc["seq"]) % 4]
+        assert row.locator("td.progress").inner_text().strip() == shown, doc["progress_report"]
+    shown_rows = page.locator("#tasks tbody tr").count()
+    assert 20 < shown_rows <= 20 + 50  # the running ones and the recent window, not 1 020
+    # Polling goes on (the status line changes) without a reload.
+    first = page.locator("#poll-status").inner_text()
+    page.wait_for_function(
+        "s => document.getElementById('poll-status').textContent !== s", arg=first,
+        timeout=10000)
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    # A running task finishing turns up on the next poll, bar full.
+    done = running[0]
+    db["task_status"].update_one({"_id": done["_id"]}, {"$set": {
+        "state": "finished", "finish_time": dt.datetime.now(dt.timezone.utc)}})
+    row = page.locator(f'tr[data-task-id="{done["_id"]}"][data-state="finished"]')
+    row.wait_for(timeout=10000)
+    assert row.locator("progress").get_attribute("value") == "1000"
+    context.close()
+
+    # The API's cost per refresh: what one poll reads, and how long it takes end to end.
+    profiler = Profiler(database, quiet_stack.name)
+    try:
+        since = s.get(f"{api.base}{UI}/tasks.json").json()["now"]
+        polls, times, sizes = 20, [], []
+        mark = profiler.mark()
+        for _ in range(polls):
+            started = time.perf_counter()
+            r = s.get(f"{api.base}{UI}/tasks.json", params={"since": since})
+            times.append(time.perf_counter() - started)
+            assert r.status_code == 200
+            sizes.append(len(r.content))
+            since = r.json()["now"]
+            assert {t["task_id"] for t in r.json()["tasks"]} >= {d["_id"] for d in running[1:]}
+        ops = profiler.since(mark)
+        mark = profiler.mark()
+        started = time.perf_counter()
+        assert s.get(f"{api.base}{UI}/tasks/").status_code == 200
+        page_time = time.perf_counter() - started
+        page_ops = profiler.since(mark)
+    finally:
+        profiler.db.command("profile", 0)
+    times.sort()
+    print(f"\n[tasks.json?since= with 1 000 finished and 19 running tasks] "
+          f"{polls} polls: median {times[polls // 2] * 1000:.1f} ms, "
+          f"max {times[-1] * 1000:.1f} ms, {sum(sizes) / polls / 1024:.1f} KiB a poll; "
+          f"{len(ops) / polls:.1f} database operations a poll: {_ops_summary(ops)}")
+    print(f"[GET /pulp/ui/tasks/] {page_time * 1000:.1f} ms, {len(page_ops)} database "
+          f"operations: {_ops_summary(page_ops)}")
+    # Not timed: what a poll reads. The tasks are two reads (active, finished since), and
+    # the session and the auth cache one each; nothing grows with the history.
+    task_reads = [op for op in ops if op.get("ns", "").endswith(".task_status")]
+    assert len(task_reads) == 2 * polls, _ops_summary(ops)
+    assert len(ops) <= 5 * polls, _ops_summary(ops)
+    db.client.close()
+
+
+def _page_ops(profiler, session, url) -> list[dict]:
+    mark = profiler.mark()
+    assert session.get(url).status_code == 200
+    return profiler.since(mark)
+
+
+def test_listings_read_the_same_whatever_the_number_of_rows(quiet_stack, database):
+    """The repositories and consumers pages read each collection once, not once a row."""
+    api = quiet_stack.api
+    tag = uuid.uuid4().hex[:6]
+    s, _ = browser_session(api, "admin", "admin")
+    profiler = Profiler(database, quiet_stack.name)
+    counts = []
+    try:
+        for n in (1, 6):
+            for i in range(len(counts) and 5 or 1):  # 1 of each, then 5 more
+                repo_id = iso_repo(api, "http://127.0.0.1:9/")
+                assert api.post(
+                    f"{API}/repositories/{repo_id}/importers/iso_importer/schedules/sync/",
+                    json={"schedule": "2031-01-01T00:00:00Z/P1D"}).status_code == 201
+                consumer = f"ui-n-{tag}-{n}-{i}"
+                assert api.post(f"{API}/consumers/", json={"id": consumer}).status_code == 201
+                assert api.post(f"{API}/consumers/{consumer}/bindings/", json={
+                    "repo_id": repo_id, "distributor_id": "iso_distributor",
+                    "notify_agent": False}).status_code == 200
+                assert api.post(f"{API}/consumers/{consumer}/profiles/", json={
+                    "content_type": "iso", "profile": []}).status_code == 201
+            counts.append((_page_ops(profiler, s, f"{api.base}{UI}/"),
+                           _page_ops(profiler, s, f"{api.base}{UI}/consumers/")))
+    finally:
+        profiler.db.command("profile", 0)
+    (repos_1, consumers_1), (repos_6, consumers_6) = counts
+    print(f"\n[GET /pulp/ui/ ] {len(repos_1)} operations for 1 repository, {len(repos_6)} "
+          f"for 6: {_ops_summary(repos_6)}")
+    print(f"[GET /pulp/ui/consumers/] {len(consumers_1)} operations for 1 consumer, "
+          f"{len(consumers_6)} for 6: {_ops_summary(consumers_6)}")
+    assert len(repos_6) == len(repos_1), _ops_summary(repos_6)
+    assert len(consumers_6) == len(consumers_1), _ops_summary(consumers_6)
