@@ -43,9 +43,14 @@ class ConsumerQueries:
         return doc.get("cert_token") if doc else None
 
     def search_consumers(self, criteria):
-        projection = criteria.projection or {"cert_token": 0}
-        projection.pop("cert_token", None)
-        return criteria.apply(self.consumers.find(criteria.filters, projection or {"_id": 1}))
+        # The certificate token never leaves: kept out of an asked-for projection, and
+        # excluded when no fields were asked for (every other field comes back).
+        if criteria.projection:
+            projection = {k: v for k, v in criteria.projection.items()
+                          if k != "cert_token"} or {"_id": 1}
+        else:
+            projection = {"cert_token": 0}
+        return criteria.apply(self.consumers.find(criteria.filters, projection))
 
     def update_consumer(self, consumer_id: str, update: dict) -> dict | None:
         if not update:
