@@ -266,6 +266,11 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
     api.post(f"{API}/consumers/", json={"id": consumer, "description": "a web server"})
     api.post(f"{API}/consumers/{consumer}/bindings/", json={
         "repo_id": repo_id, "distributor_id": "iso_distributor", "notify_agent": False})
+    api.post(f"{API}/consumers/{consumer}/profiles/", json={
+        "content_type": "iso", "profile": [{"name": "file-1.iso", "checksum": "0" * 64,
+                                            "size": 1}]})
+    api.post(f"{API}/repositories/{repo_id}/importers/iso_importer/schedules/sync/",
+             json={"schedule": "2031-01-01T03:00:00Z/P1D"})
     base = api.base
     try:
         context = chromium.new_context(viewport={"width": 1280, "height": 720})
@@ -303,7 +308,8 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
         _shot(page, "tasks", tmp_path)
 
         page.goto(f"{base}{UI}/")
-        assert "success" in page.locator(f'tr[data-repo-id="{repo_id}"]').inner_text()
+        listed = page.locator(f'tr[data-repo-id="{repo_id}"]').inner_text()
+        assert "success" in listed and "sync: 1, next 2031-01-01T03:00:00Z" in listed
         _shot(page, "repositories", tmp_path)
         page.click(f'tr[data-repo-id="{repo_id}"] a')
         assert "hidden-pw" not in page.content() and "*****" in page.content()
@@ -324,9 +330,13 @@ def test_browser_logs_in_syncs_and_watches_the_task(api, users, chromium, tmp_pa
         page.goto(f"{base}{UI}/workers/")
         assert page.locator("#workers tbody tr").count() >= 2
         _shot(page, "workers", tmp_path)
+        assert api.post(f"{API}/consumers/content/applicability/", json={
+            "criteria": {"filters": {"id": consumer}}}).status_code == 200
         page.goto(f"{base}{UI}/consumers/")
-        assert f"{repo_id} / iso_distributor" in page.locator(
-            f'tr[data-consumer-id="{consumer}"]').inner_text()
+        shown = page.locator(f'tr[data-consumer-id="{consumer}"]')
+        assert f"{repo_id} / iso_distributor" in shown.inner_text()
+        assert "a web server" in shown.inner_text()  # the consumer's description
+        assert shown.locator("td.applicability").inner_text().strip() == "iso: 1"
         _shot(page, "consumers", tmp_path)
 
         # A form whose CSRF token was tampered with is refused.
