@@ -43,10 +43,12 @@ class ConsumerQueries:
         return doc.get("cert_token") if doc else None
 
     def search_consumers(self, criteria):
-        if criteria.projection:  # the fields asked for, never the token
-            projection = {k: v for k, v in criteria.projection.items() if k != "cert_token"}
-            projection = projection or {"_id": 1}
-        else:  # every field but the token (popping it here left only _id)
+        # The certificate token never leaves: kept out of an asked-for projection, and
+        # excluded when no fields were asked for (every other field comes back).
+        if criteria.projection:
+            projection = {k: v for k, v in criteria.projection.items()
+                          if k != "cert_token"} or {"_id": 1}
+        else:
             projection = {"cert_token": 0}
         return criteria.apply(self.consumers.find(criteria.filters, projection))
 

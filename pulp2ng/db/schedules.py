@@ -14,6 +14,15 @@ class ScheduleQueries:
         fields), oldest first."""
         return list(self.schedules.find(owner).sort("first_run", 1))
 
+    def repository_schedules(self) -> list[dict]:
+        """Every sync and publish schedule (no content-action ones), projected to what a
+        listing shows: one read for all repositories. SecantusDB workaround: callers keep
+        the ones they want with set arithmetic rather than sending a long ``$in`` of ids."""
+        return list(self.schedules.find(
+            {"kind": {"$in": ["sync", "publish"]}},
+            {"repo_id": 1, "kind": 1, "importer_type_id": 1, "distributor_id": 1,
+             "enabled": 1, "next_run": 1}))
+
     def find_schedule(self, schedule_id: str, owner: dict | None = None) -> dict | None:
         return self.schedules.find_one({"_id": schedule_id, **(owner or {})})
 

@@ -8,7 +8,8 @@ HTML pages, not part of the REST API or its OpenAPI document.
 Logging in takes the API's users and passwords and keeps a signed session cookie (HttpOnly,
 SameSite=Lax, path ``/pulp/ui/``, Secure over HTTPS) holding the login, a digest of the
 password hash (a password change ends the session) and a CSRF token every POST form must
-send back. The REST API never reads this cookie, so it cannot be ridden there. Anonymous
+send back. A user's login certificate (``actions/login/``) presented over the HTTPS listener
+logs its holder in without the form, request by request, so its revocation counts at once. The REST API never reads this cookie, so it cannot be ridden there. Anonymous
 visits are sent to the login page, never answered 401 (a browser would prompt for a
 password); refusals are 403 with the Pulp error body.
 """
@@ -26,9 +27,11 @@ from flask.sessions import SecureCookieSessionInterface
 
 from pulp2ng.access import operation_for, resource_path
 from pulp2ng.controllers import dashboard
-from pulp2ng.errors import Forbidden
+from pulp2ng.errors import Forbidden, NotAuthenticated
+from pulp2ng.pki import USER
 from pulp2ng.secrets import session_secret
 from pulp2ng.server.blueprints.common import platform
+from pulp2ng.server.certauth import peer_certificate
 
 UI = Path(__file__).resolve().parent.parent / "ui"
 PREFIX = "/pulp/ui"
@@ -97,6 +100,21 @@ def _logged_in() -> str | None:
     return login
 
 
+def _certificate_login() -> str | None:
+    """The user whose login certificate this HTTPS request presented, if it still
+    authenticates (the API's check: same CA, not expired, not revoked). Not kept in the
+    session: each request is judged by its certificate. A consumer's certificate, or one
+    that no longer authenticates, gets the login form (never a 401)."""
+    cert = peer_certificate(request.environ)
+    if cert is None:
+        return None
+    try:
+        kind, name = current_app.extensions["pulp2ng.certificates"].identify(cert)
+    except NotAuthenticated:
+        return None
+    return name if kind == USER else None
+
+
 @blp.before_request
 def require_session():
     _access().refresh()  # a revoked grant or password counts at once, as in the API
@@ -107,6 +125,10 @@ def require_session():
     if request.endpoint in _OPEN_ENDPOINTS:
         return None
     g.ui_login = _logged_in()
+    g.ui_by_certificate = False
+    if g.ui_login is None:
+        g.ui_login = _certificate_login()
+        g.ui_by_certificate = g.ui_login is not None
     if g.ui_login is None:
         if request.method == "POST":
             raise Forbidden("Log in first")
@@ -128,7 +150,8 @@ def no_foreign_sources(response):
 
 @blp.app_context_processor
 def template_helpers():
-    return {"csrf_token": _csrf_token, "ui_login": lambda: g.get("ui_login")}
+    return {"csrf_token": _csrf_token, "ui_login": lambda: g.get("ui_login"),
+            "ui_by_certificate": lambda: g.get("ui_by_certificate", False)}
 
 
 def _safe_next(target: str | None) -> str:
@@ -155,6 +178,8 @@ def login():
             session.update(login=username, fp=fingerprint, csrf=secrets.token_urlsafe(32))
             return redirect(_safe_next(request.form.get("next")))
         error = "Invalid username or password"
+    elif _certificate_login() is not None:  # nothing to type: the certificate is the login
+        return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error, next=_safe_next(request.args.get("next")))
 
 

@@ -82,6 +82,13 @@ def test_registration_shapes_and_codes(api):
     found = api.post(f"{API}/consumers/search/", json={
         "criteria": {"filters": {"id": consumer_id}}, "bindings": True}).json()
     assert [c["id"] for c in found] == [consumer_id] and found[0]["bindings"] == []
+    # Listings and searches without fields carry every field but the certificate token.
+    assert found[0]["description"] == "d" and found[0]["display_name"] == "Web 1"
+    listed = [c for c in api.get(f"{API}/consumers/").json() if c["id"] == consumer_id]
+    assert listed[0]["notes"] == {"row": "2"} and "cert_token" not in str(listed)
+    only = api.post(f"{API}/consumers/search/", json={
+        "criteria": {"filters": {"id": consumer_id}, "fields": ["notes", "cert_token"]}})
+    assert only.status_code == 200 and "cert_token" not in str(only.json())
     assert api.delete(f"{API}/consumers/{consumer_id}/").json() is None
     missing = api.get(f"{API}/consumers/{consumer_id}/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "PLP0009"

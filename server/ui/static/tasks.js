@@ -14,27 +14,6 @@
   var ACTIVE = { waiting: true, running: true };
   var KEEP_FINISHED = 100;  // completed tasks kept on the page; active ones always show
 
-  // Done and total over every step a plugin reports: Pulp's "items_total/num_processed"
-  // steps and "num_<x>/num_<x>_finished" counters, wherever they sit in the report.
-  function progressOf(report) {
-    var done = 0, total = 0;
-    (function walk(node) {
-      if (Array.isArray(node)) { node.forEach(walk); return; }
-      if (!node || typeof node !== "object") { return; }
-      if (typeof node.items_total === "number" && typeof node.num_processed === "number") {
-        total += node.items_total; done += node.num_processed;
-      }
-      Object.keys(node).forEach(function (key) {
-        var m = /^num_(.+)_finished$/.exec(key);
-        if (m && typeof node["num_" + m[1]] === "number" && typeof node[key] === "number") {
-          total += node["num_" + m[1]]; done += node[key];
-        }
-        if (typeof node[key] === "object") { walk(node[key]); }
-      });
-    })(report);
-    return total > 0 ? { done: Math.min(done, total), total: total } : null;
-  }
-
   function cell(text, cls) {
     var td = document.createElement("td");
     if (cls) { td.className = cls; }
@@ -52,10 +31,10 @@
     tr.appendChild(cell((task.task_type || "").replace(/^pulp2ng\.tasks\./, "")));
     tr.appendChild(cell(task.state, "state " + task.state));
     var prog = cell("", "progress");
-    var p = progressOf(task.progress_report);
+    var p = task.progress;  // figured by the server from any plugin's report shape
     if (p) {
       var bar = document.createElement("progress");
-      bar.max = p.total; bar.value = task.state === "finished" ? p.total : p.done;
+      bar.max = p.total; bar.value = p.done;
       prog.appendChild(bar);
       prog.appendChild(document.createTextNode(" " + bar.value + "/" + p.total));
     } else if (ACTIVE[task.state]) {
