@@ -84,8 +84,9 @@ class TaskQueries:
         return self.tasks.find_one({"_id": task_id}) if started.modified_count else None
 
     def set_task_progress(self, task_id: str, progress: dict) -> None:
-        """Only while running: a reaped task's late progress must not touch its report."""
-        self.tasks.update_one({"_id": task_id, "state": "running"},
+        """Running or canceled (a canceled task reports how far it got), never once the
+        reaper failed it: a reaped task's late progress must not touch its report."""
+        self.tasks.update_one({"_id": task_id, "state": {"$in": ["running", "canceled"]}},
                               {"$set": {"progress_report": progress}})
 
     def finish_task(self, task_id: str, update: dict) -> None:
