@@ -19,6 +19,7 @@ HTTP status on the class. The server renders any of them as the Pulp v2 error bo
     │   │                           ContentValidationError (checksum/size/path rejected)
     ├── BindError (PLP0002)  DistributorUnbindError (PLP0003)  RepositoryUnbindError (PLP0007)
     ├── WorkerLost (PLP0049)  AgentLost (PLP0081)  AgentFailed (PLP0082)
+    │   └── Fenced (PLP0049)  a reaped task's late write, refused
     ├── ServiceUnavailable (PLP0080, 503)  DatabaseUnavailable, BrokerUnavailable
     └── TaskCanceled  (a protocol signal, never shown as an error)
 """
@@ -234,6 +235,11 @@ class RepositoryUnbindError(PulpError):
 
 class WorkerLost(PulpError):
     code = "PLP0049"
+
+
+class Fenced(WorkerLost):
+    """A task's worker was declared dead and its reservation handed on: the task's late
+    writes are refused (see :mod:`pulp2ng.db.fencing`); the task ends without writing more."""
 
 
 class AgentLost(PulpError):

@@ -29,7 +29,9 @@ from pulp2ng.db.common import (  # noqa: F401  re-exported: pulp2ng.db.store.<na
     unit_id,
 )
 from pulp2ng.db.consumers import ConsumerQueries
+from pulp2ng.db import fencing
 from pulp2ng.db.events import EventQueries
+from pulp2ng.db.fencing import FencedCollection
 from pulp2ng.db.groups import GroupQueries
 from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.db.profiles import ProfileQueries
@@ -53,16 +55,18 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
         #: Fed by the driver's monitoring (see :func:`connect`); None for a bare client.
         self.health = health
         self.db = client[db_name]
-        self.repos = self.db["repos"]
-        self.importers = self.db["repo_importers"]
-        self.distributors = self.db["repo_distributors"]
-        self.tasks = self.db["task_status"]
         self.reservations = self.db["reserved_resources"]
+        # What a repository's state is made of: a task's writes to these are fenced by its
+        # reservation's lease (pulp2ng.db.fencing).
+        self.repos = self._fenced("repos")
+        self.importers = self._fenced("repo_importers")
+        self.distributors = self._fenced("repo_distributors")
+        self.tasks = self.db["task_status"]
         self.workers = self.db["workers"]
         self.counters = self.db["counters"]
-        self.sync_results = self.db["repo_sync_results"]
-        self.publish_results = self.db["repo_publish_results"]
-        self.associations = self.db["repo_content_units"]
+        self.sync_results = self._fenced("repo_sync_results")
+        self.publish_results = self._fenced("repo_publish_results")
+        self.associations = self._fenced("repo_content_units")
         self.schedules = self.db["scheduled_calls"]
         self.users = self.db["users"]
         self.roles = self.db["roles"]
@@ -126,7 +130,15 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
             self._indexed_types.add(type_id)
 
     def units(self, type_id: str):
-        return self.db[f"units_{type_id}"]
+        return self._fenced(f"units_{type_id}")
+
+    def _fenced(self, name: str) -> FencedCollection:
+        return FencedCollection(self.db[name], self.reservations)
+
+    def check_fence(self) -> None:
+        """Raise :class:`~pulp2ng.errors.Fenced` if the running task lost its reservation
+        (for side effects outside the database, such as swapping a published tree)."""
+        fencing.check(self.reservations)
 
     def database_down(self) -> bool:
         """The driver's monitor saw every server fail and none answer since: fail fast."""

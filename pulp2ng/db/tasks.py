@@ -7,6 +7,8 @@ SecantusDB note: compare-and-set transitions use ``update_one`` then ``find_one`
 
 from __future__ import annotations
 
+from pulp2ng.db.fencing import new_lease
+
 
 class TaskQueries:
     """Store methods over task statuses, reservations and workers."""
@@ -82,7 +84,10 @@ class TaskQueries:
         return self.tasks.find_one({"_id": task_id}) if started.modified_count else None
 
     def set_task_progress(self, task_id: str, progress: dict) -> None:
-        self.tasks.update_one({"_id": task_id}, {"$set": {"progress_report": progress}})
+        """Running or canceled (a canceled task reports how far it got), never once the
+        reaper failed it: a reaped task's late progress must not touch its report."""
+        self.tasks.update_one({"_id": task_id, "state": {"$in": ["running", "canceled"]}},
+                              {"$set": {"progress_report": progress}})
 
     def finish_task(self, task_id: str, update: dict) -> None:
         """Write a final state unless the task is no longer running (a cancel sticks)."""
@@ -144,15 +149,23 @@ class TaskQueries:
 
     def reserve(self, resource: str, task_id: str, since) -> None:
         """Raises DuplicateKeyError when the resource is already reserved."""
-        self.reservations.insert_one({"_id": resource, "task_id": task_id, "since": since})
+        self.reservations.insert_one({"_id": resource, "task_id": task_id, "since": since,
+                                      "lease": new_lease()})
 
     def hand_over_reservation(self, resource: str, from_task: str, to_task: str, since) -> bool:
-        """Pass a reservation held by ``from_task`` to ``to_task`` in one write."""
+        """Pass a reservation held by ``from_task`` to ``to_task`` in one write, with a new
+        lease: ``from_task``'s writes are refused from then on (pulp2ng.db.fencing)."""
         handed = self.reservations.update_one(
             {"_id": resource, "task_id": from_task},
-            {"$set": {"task_id": to_task, "since": since}},
+            {"$set": {"task_id": to_task, "since": since, "lease": new_lease()}},
         )
         return bool(handed.modified_count)
+
+    def revoke_lease(self, resource: str, task_id: str) -> None:
+        """Give ``task_id``'s reservation a lease nobody holds: the task (of a dead worker)
+        can no longer write, while the reservation stays its own until released."""
+        self.reservations.update_one({"_id": resource, "task_id": task_id},
+                                     {"$set": {"lease": new_lease()}})
 
     def drop_reservation(self, resource: str, task_id: str) -> None:
         self.reservations.delete_one({"_id": resource, "task_id": task_id})

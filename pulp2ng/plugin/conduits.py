@@ -397,12 +397,18 @@ class PublishConduit(RepoConduit):
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             raise
+        try:  # a reaped task must not replace what the reservation's new holder publishes
+            self._store.check_fence()
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
         swap_published(root, relative_path, build)
 
     def unpublish(self, area: str, relative_path: str) -> None:
         """Remove what ``publish_dir(area, relative_path)`` published (nothing for a path
         that leaves the area: publish_dir never wrote there)."""
         if safe_relative_path(str(relative_path).strip("/")) is not None:
+            self._store.check_fence()
             unpublish(self.storage.published_root(area), relative_path.strip("/"))
 
     def link_file(self, storage_path: str, dest: Path) -> None:

@@ -7,9 +7,10 @@ import threading
 import time
 import traceback
 
+from pulp2ng.db import fencing
 from pulp2ng.db.store import now
-from pulp2ng.errors import PulpError, TaskCanceled
-from pulp2ng.tasking import registry, reservations
+from pulp2ng.errors import Fenced, PulpError, TaskCanceled
+from pulp2ng.tasking import lifeline, registry, reservations
 from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import TaskResult
 
@@ -24,11 +25,14 @@ PROGRESS_INTERVAL = 0.25
 class TaskContext:
     """What a task function gets besides its kwargs: the platform and its own status."""
 
-    def __init__(self, platform, status: dict):
+    def __init__(self, platform, status: dict, worker_name: str | None = None):
         self.platform = platform
         self.task_id = status["_id"]
         self.tags = status["tags"]
         self.scheduled_call_id = status.get("scheduled_call_id")
+        self._worker_name = worker_name or platform.worker_name
+        self._lapse_mark = lifeline.mark(self._worker_name)
+        self._lapse_limit = lifeline.self_cancel_after(platform.settings)
         self._canceled = False
         self._checked_at = 0.0
         self._progress: dict = {}
@@ -37,7 +41,13 @@ class TaskContext:
 
     @property
     def canceled(self) -> bool:
-        """True once a client canceled this task (re-read at most every 250 ms)."""
+        """True once a client canceled this task (re-read at most every 250 ms), or once its
+        worker went too long without a heartbeat (:mod:`pulp2ng.tasking.lifeline`)."""
+        if not self._canceled and lifeline.lapsed(self._worker_name, self._lapse_mark,
+                                                  self._lapse_limit):
+            log.warning("task %s cancels itself: worker %s could not heartbeat for %g s",
+                        self.task_id, self._worker_name, self._lapse_limit)
+            self._canceled = True
         if not self._canceled and time.monotonic() - self._checked_at > CANCEL_CHECK_INTERVAL:
             self._checked_at = time.monotonic()
             doc = self.platform.store.find_task(self.task_id, {"state": 1})
@@ -79,7 +89,27 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     if status is None:
         _skip(platform, task_id)
         return
-    ctx = TaskContext(platform, status)
+    # Every repository write of this task is conditional on this lease (pulp2ng.db.fencing).
+    lease = fencing.take_lease(store, status["resource"], task_id) if status.get(
+        "resource") else None
+    fence = fencing.activate(lease)
+    try:
+        if lease is not None and lease.lost:  # failed by a reaper before it could start
+            fencing.check(store.reservations)
+        _run(platform, status, worker_name)
+    except Fenced:
+        # Reaped meanwhile: the reaper ended the task and passed the reservation on; this
+        # late run writes nothing more (no final state, no release, no callbacks).
+        log.warning("task %s ended without writing: its worker %s was declared dead and "
+                    "the task failed", task_id, worker_name)
+        platform.storage.drop_task_scratch(task_id)
+    finally:
+        fencing.deactivate(fence)
+
+
+def _run(platform, status: dict, worker_name: str) -> None:
+    task_id = status["_id"]
+    ctx = TaskContext(platform, status, worker_name)
     update: dict
     try:
         fn = registry.lookup(status["task_type"])
@@ -94,6 +124,8 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
         }
     except TaskCanceled:
         update = {"state": "canceled"}
+    except Fenced:
+        raise
     except Exception as exc:  # every failure ends in the status document, never lost
         if not isinstance(exc, PulpError):
             log.exception("task %s (%s) failed", task_id, status["task_type"])
@@ -107,6 +139,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
             "traceback": traceback.format_exc(),
             "spawned_tasks": getattr(exc, "spawned_tasks", []),
         }
+    fencing.check(platform.store.reservations)  # a reaped task must not end as it ran
     finish(platform, task_id, update)
     platform.storage.drop_task_scratch(task_id)
     if status.get("scheduled_call_id"):

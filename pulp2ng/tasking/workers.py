@@ -13,17 +13,21 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from pulp2ng.db.store import now
 from pulp2ng.errors import WorkerLost
-from pulp2ng.tasking import registry, reservations
+from pulp2ng.tasking import lifeline, registry, reservations
 from pulp2ng.tasking.runner import finish
 
 log = logging.getLogger(__name__)
 
 
 def heartbeat(platform, name: str, role: str = "worker") -> None:
+    sent = time.monotonic()
     platform.store.record_heartbeat(name, now(), role, process_identity())
+    # What this worker's own tasks go by to cancel themselves after a lapse (fault 3).
+    lifeline.beat(name, lifeline.self_cancel_after(platform.settings), sent)
 
 
 def default_worker_name() -> str:
@@ -113,6 +117,8 @@ def fail_worker_tasks(platform, name: str, why: str) -> int:
     for task in store.incomplete_worker_tasks(name):
         error = WorkerLost(f"Worker {name} terminated abnormally ({why}) while running "
                            f"task {task['_id']}", worker_name=name)
+        if task.get("resource"):  # fence first: the task, if alive, can no longer write
+            store.revoke_lease(task["resource"], task["_id"])
         if task["state"] == "waiting":  # received by the worker but not started yet
             store.mark_task_running(task["_id"])
         # History and scratch first, so a client that sees the task ``error`` sees them too.
