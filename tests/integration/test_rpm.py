@@ -129,13 +129,15 @@ def test_skip_srpm(api, tmp_path):
     assert counts(api, repo_id) == {"rpm": 4}
 
 
-@pytest.mark.parametrize("fault", ["corrupt", "missing"])
+@pytest.mark.parametrize("fault", ["corrupt", "truncated", "missing"])
 def test_bad_package_fails_the_sync_and_stores_nothing(api, serve, tmp_path, fault):
     up = tmp_path / "up"
     prefix = unique_upstream(up, fillers=2)
     victim = up / f"{prefix}-walrus-lib-1.0-1.noarch.rpm"
     if fault == "corrupt":  # same size, other bytes: only the checksum can tell
         victim.write_bytes(b"x" * victim.stat().st_size)
+    elif fault == "truncated":
+        victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     else:
         victim.unlink()
     feed, _ = serve(up)
@@ -145,7 +147,8 @@ def test_bad_package_fails_the_sync_and_stores_nothing(api, serve, tmp_path, fau
     assert report["error"]["code"] == "RPM1103"
     description = report["error"]["description"]
     assert victim.name in description
-    assert ("Checksum mismatch" in description) if fault == "corrupt" else ("404" in description)
+    assert {"corrupt": "Checksum mismatch", "truncated": "Size mismatch",
+            "missing": "404"}[fault] in description, description
     assert counts(api, repo_id) == {}
     stored = api.post(f"{API}/content/units/rpm/search/", json={"criteria": {
         "filters": {"name": {"$regex": f"^{prefix}"}}}}).json()
