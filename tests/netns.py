@@ -93,6 +93,12 @@ class Host:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
 
+    def signal(self, sig) -> None:
+        """Send ``sig`` to every process group started here (SIGSTOP/SIGCONT: a pause)."""
+        for proc in self.processes:
+            if proc.poll() is None:
+                os.killpg(proc.pid, sig)
+
     def cut(self) -> None:
         """Partition the host: its link goes down, nothing crosses either way."""
         _must("link", "set", self.bridge_veth, "down")

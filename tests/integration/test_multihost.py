@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.conftest import in_ci, require_tool
 from tests.multihost import Cluster, wait_until
@@ -118,10 +119,36 @@ def running_on(cluster, task_id: str, timeout: float = 60) -> str:
 
 
 def terminal(cluster, task_id: str, timeout: float) -> tuple[dict, float]:
-    """The task's final report and the seconds it took to get there from now."""
+    """The task's final report and the seconds it took to get there from now (a 503 while
+    the API reconnects to the database counts as not yet)."""
     started = time.monotonic()
-    report = cluster.api.wait_task(task_id, timeout)
+
+    def ended():
+        response = cluster.api.session.get(cluster.api.url(f"{API}/tasks/{task_id}/"),
+                                           timeout=10)
+        return response.status_code == 200 and response.json()["state"] in TERMINAL \
+            and response.json()
+    report = wait_until(f"task {task_id} to end", ended, timeout, 0.2)
     return report, time.monotonic() - started
+
+
+def fetched_by(cluster, address: str, feed: str) -> int:
+    """How many files of ``feed`` the upstream served to ``address``."""
+    path = feed.split("/", 3)[3]
+    return sum(1 for line in cluster.upstream_log.read_text().splitlines()
+               if line.startswith(f"{address} GET /{path}") and ".iso 200" in line)
+
+
+def wait_quiet(what: str, count, quiet: float, timeout: float) -> None:
+    """Wait until ``count()`` has not changed for ``quiet`` seconds (at most ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    last, since = count(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, f"{what} still going after {timeout:g} s"
+        time.sleep(0.5)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def measured(what: str, seconds: float) -> None:
@@ -185,31 +212,41 @@ def test_killed_worker_host_fails_its_task_and_the_next_runs_on_the_other(cluste
 
 
 @pytest.mark.xfail(strict=False, reason="issue 22 fault 3, being fixed")
-def test_partitioned_then_restored_worker_is_fenced(cluster):
-    """A worker cut off past ``worker_timeout`` has its task failed; once its link is back,
-    nothing it still does may land: the repository's units and history stay exact."""
+@pytest.mark.parametrize("cut_off", ["link", "paused"])
+def test_partitioned_then_restored_worker_is_fenced(cluster, cut_off):
+    """A worker cut off past ``worker_timeout`` has its task failed; once it is back, nothing
+    it still does may land: the task stays failed, the repository's units and history exact.
+
+    ``link``: its link is down (its database connections break too). ``paused``: its
+    processes are stopped (SIGSTOP, as a frozen VM): its connections survive the pause."""
     feed, rows = upstream(cluster, 200, slow=True)
     repo_id = iso_repo(cluster, feed, max_downloads=2)
     task_id = cluster.api.start_sync(repo_id)
     victim = running_on(cluster, task_id)
-    cluster.workers[victim].cut()
-    report, elapsed = terminal(cluster, task_id, WORKER_TIMEOUT + SLACK)
-    measured("partitioned worker: its task failed after", elapsed)
-    assert report["state"] == "error", report
+    host = cluster.workers[victim]
+    host.cut() if cut_off == "link" else host.signal(signal.SIGSTOP)
+    try:
+        report, elapsed = terminal(cluster, task_id, WORKER_TIMEOUT + SLACK)
+        measured(f"{cut_off} worker: its task failed after", elapsed)
+        assert report["state"] == "error", report
 
-    (again, *_) = cluster.api.sync(repo_id, timeout=120, max_downloads=10)
-    assert again["state"] == "finished" and again["worker_name"] != victim, again
-    before = history(cluster, repo_id)
-
-    cluster.workers[victim].restore()
-    time.sleep(20)  # the cut-off worker's old sync resumes its downloads, then tries to write
+        (again, *_) = cluster.api.sync(repo_id, timeout=120, max_downloads=10)
+        assert again["state"] == "finished" and again["worker_name"] != victim, again
+        before = history(cluster, repo_id)
+    finally:
+        host.restore() if cut_off == "link" else host.signal(signal.SIGCONT)
+    # The cut-off worker's old sync may resume its downloads and then try to write: wait
+    # until it has fetched nothing more for a while, then give its writes time to land.
+    address = host.address
+    wait_quiet(f"{victim}'s old sync", lambda: fetched_by(cluster, address, feed), 8, 120)
+    time.sleep(5)
+    print(f"[multihost] {cut_off} worker: its old task fetched "
+          f"{fetched_by(cluster, address, feed)} of {len(rows)} files in all")
     assert cluster.api.task(task_id)["state"] == "error"
     assert unit_count(cluster, repo_id) == len(rows)
     after = history(cluster, repo_id)
-    assert sorted(h["result"] for h in after) == ["error", "success"], after
     assert after == before, "a late writer changed the sync history"
-    log = cluster.log_bytes(victim).decode(errors="replace")
-    assert re.search(r"refus|fenc|lost (its|the) reservation", log, re.I), log[-3000:]
+    assert sorted(h["result"] for h in after) == ["error", "success"], after
 
 
 @pytest.mark.xfail(strict=False, reason="issue 22 fault 5, being fixed")
@@ -250,7 +287,12 @@ def test_broker_partition_of_20s_loses_no_task(cluster):
         cut_at = time.monotonic()
         for repo_id in repos[4:]:
             started = time.monotonic()
-            response = cluster.api.post(f"{API}/repositories/{repo_id}/actions/sync/", json={})
+            try:
+                response = cluster.api.session.post(
+                    cluster.api.url(f"{API}/repositories/{repo_id}/actions/sync/"), json={},
+                    timeout=30)
+            except requests.Timeout:
+                pytest.fail("a dispatch blocked on the cut-off broker for more than 30 s")
             took = time.monotonic() - started
             measured(f"broker partition: a dispatch answered {response.status_code} after", took)
             assert response.status_code in (202, 503), response.text
