@@ -6,14 +6,17 @@ Runs a real stack (API + 2 workers) on the embedded database, once with the embe
 medians and p95s next to the Pulp 3 figures measured on this machine. Each broker runs on a
 database that fsyncs before acknowledging a write (``pulp2ng run``'s default,
 ``embedded_sync_on_commit``) and, with ``--compare-sync``, also on one that does not, to show
-what durability costs.
+what durability costs. With ``--hosts`` (root, ``ip``) the task figures are measured again with
+the database, the broker, the API and each worker on a network-namespace host of its own
+(``tests/multihost.py``), and printed beside the one-host figure.
 
-    python bench/tasks.py [--rounds 60] [--compare-sync]
+    python bench/tasks.py [--rounds 60] [--compare-sync] [--hosts]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,7 +56,21 @@ def setup_repos(api, names):
 
 def measure(stack: Stack, db_url: str, rounds: int, root: Path) -> dict:
     api = stack.api
-    tasks = pymongo.MongoClient(db_url)[stack.name]["task_status"]
+    figures = measure_tasks(api, pymongo.MongoClient(db_url)[stack.name]["task_status"], rounds)
+    reader = granted_user(api, "reader", 1000, "/v2/repositories/lat/")
+    certified = certificate_session(stack, api, root)
+    gets, reader_gets, cert_gets = timed_gets([api, reader, certified],
+                                              f"{API}/repositories/lat/")
+    return figures | {
+        "auth_get_ms": (statistics.median(gets), p95(gets)),
+        "granted_get_ms": (statistics.median(reader_gets), p95(reader_gets)),
+        "cert_get_ms": (statistics.median(cert_gets), p95(cert_gets)),
+    }
+
+
+def measure_tasks(api, tasks, rounds: int) -> dict:
+    """Dispatch and queue latency over ``rounds`` no-op tasks, then the burst's throughput;
+    ``tasks``: the stack's task_status collection (for the queue latency)."""
     setup_repos(api, ["lat"] + [f"burst-{i}" for i in range(4)])
     for _ in range(5):  # warm up connections and code paths
         api.wait_task(noop(api, "lat"))
@@ -75,18 +92,10 @@ def measure(stack: Stack, db_url: str, rounds: int, root: Path) -> dict:
         for task_id in ids:
             api.wait_task(task_id)
         bursts.append(40 / (time.perf_counter() - start))
-
-    reader = granted_user(api, "reader", 1000, "/v2/repositories/lat/")
-    certified = certificate_session(stack, api, root)
-    gets, reader_gets, cert_gets = timed_gets([api, reader, certified],
-                                              f"{API}/repositories/lat/")
     return {
         "dispatch_ms": (statistics.median(latencies), p95(latencies)),
         "queue_ms": (statistics.median(queued), p95(queued)),
         "burst_tasks_per_s": statistics.median(bursts),
-        "auth_get_ms": (statistics.median(gets), p95(gets)),
-        "granted_get_ms": (statistics.median(reader_gets), p95(reader_gets)),
-        "cert_get_ms": (statistics.median(cert_gets), p95(cert_gets)),
     }
 
 
@@ -130,6 +139,29 @@ def granted_user(api, login: str, grants: int, readable: str) -> Api:
     return Api(api.base, auth=(login, "pw"))
 
 
+def measure_hosts(root: Path, rounds: int, broker: str) -> dict:
+    """The task figures with every part on a host of its own (``tests/multihost.py``:
+    network namespaces on a bridge): database, broker (``"redis"``, or ``""`` for the
+    embedded one through the database host), API, and each worker."""
+    from tests.multihost import Cluster
+
+    cluster = Cluster(root, workers=2, broker=broker, scheduler=False, test_plugins=True)
+    try:
+        tasks = pymongo.MongoClient(cluster.db_url)[cluster.name]["task_status"]
+        return measure_tasks(cluster.api, tasks, rounds)
+    finally:
+        cluster.stop()
+
+
+def report_hosts(one_host: dict | None, hosts: dict[str, dict]) -> None:
+    """The namespace hosts' figures beside the one-host figure (embedded broker, fsync)."""
+    print("\n== workers on separate hosts (network namespaces; database fsync per write)")
+    rows = ([("one host, embedded broker", one_host)] if one_host else []) + list(hosts.items())
+    for name, r in rows:
+        print(f"  {name:<40} burst {r['burst_tasks_per_s']:6.1f} tasks/s   dispatch median "
+              f"{r['dispatch_ms'][0]:6.1f} ms   queue median {r['queue_ms'][0]:6.1f} ms")
+
+
 def report(name: str, r: dict) -> None:
     print(f"\n== {name}")
     print(f"  no-op dispatch (POST -> finished)  median {r['dispatch_ms'][0]:7.1f} ms"
@@ -155,7 +187,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--compare-sync", action="store_true",
                         help="also run on a database without --sync-on-commit")
+    parser.add_argument("--hosts", action="store_true",
+                        help="also run with database, broker, API and each worker on hosts "
+                             "of their own (network namespaces; needs root and `ip`)")
     args = parser.parse_args()
+    if args.hosts:
+        from tests.netns import NoNamespace, check_support
+
+        try:
+            check_support()
+        except NoNamespace as exc:
+            parser.error(f"--hosts needs network namespaces: {exc}")
     root = Path(tempfile.mkdtemp(prefix="pulp2ng-bench-"))
     brokers = [("embedded broker (MongoDB transport)", "")]
     if port_open("127.0.0.1", 5672):
@@ -164,6 +206,7 @@ def main() -> int:
         print("RabbitMQ not reachable on 127.0.0.1:5672: skipping that broker")
     durability = [("fsync per write", True)] + ([("no fsync", False)] if args.compare_sync
                                                  else [])
+    one_host = None
     for label, sync in durability:
         db = EmbeddedDatabase(root / f"db-{sync}", sync_on_commit=sync).start()
         try:
@@ -171,11 +214,23 @@ def main() -> int:
                 stack = Stack(root / f"{name.split()[0]}-{sync}", db.url, workers=2,
                               broker_url=broker, https=True)
                 try:
-                    report(f"{name}, database {label}", measure(stack, db.url, args.rounds, stack.root))
+                    figures = measure(stack, db.url, args.rounds, stack.root)
+                    report(f"{name}, database {label}", figures)
+                    if sync and not broker:
+                        one_host = figures
                 finally:
                     stack.stop()
         finally:
             db.stop()
+    if args.hosts:
+        hosts = {"namespace hosts, embedded broker": measure_hosts(root / "hosts-embedded",
+                                                                  args.rounds, "")}
+        if shutil.which("redis-server"):
+            hosts["namespace hosts, Redis on its own host"] = measure_hosts(
+                root / "hosts-redis", args.rounds, "redis")
+        else:
+            print("redis-server not installed: skipping the Redis broker host")
+        report_hosts(one_host, hosts)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -34,6 +33,7 @@ from tests.integration.test_docker import create_repo as docker_repo
 from tests.integration.test_ostree import X86, ostree_repo, synced
 from tests.integration.test_ostree import upstream_src  # noqa: F401  (fixture)
 from tests.integration.test_python import dist, python_repo  # noqa: F401  (fixture)
+from tests.netns import NoNamespace, check_support, free_subnet, ip
 from tests.stack import Stack
 from tests.unit.docker.conftest import images, registry  # noqa: F401  (fixtures)
 
@@ -50,10 +50,6 @@ def client_env(**extra) -> dict:
 
 
 # -- the consumer host's network ------------------------------------------------------------
-
-
-class NoNamespace(Exception):
-    """Why a network namespace could not be made here."""
 
 
 class ConsumerNet:
@@ -83,22 +79,11 @@ class ConsumerNet:
                    .stdout)
 
 
-def _ip(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-
-
 def _make_namespace() -> ConsumerNet:
-    if os.geteuid() != 0:
-        raise NoNamespace("not root")
-    if shutil.which("ip") is None:
-        raise NoNamespace("no `ip` command")
-    used = set(re.findall(r"inet 10\.231\.(\d+)\.", _ip("-o", "-4", "addr").stdout))
-    free = [n for n in range(1, 255) if str(n) not in used]
-    if not free:
-        raise NoNamespace("no free 10.231.<n>.0/30 subnet")
-    n, tag = random.choice(free), uuid.uuid4().hex[:6]
+    check_support()
+    n, tag = free_subnet("10.231"), uuid.uuid4().hex[:6]
     ns, host_veth, ns_veth = f"p2ng-{tag}", f"p2h{tag}", f"p2c{tag}"
-    added = _ip("netns", "add", ns)
+    added = ip("netns", "add", ns)
     if added.returncode:
         raise NoNamespace(f"`ip netns add` failed: {added.stderr.strip()}")
     net = ConsumerNet(ns, f"10.231.{n}.1", host_veth, ns_veth)
@@ -110,7 +95,7 @@ def _make_namespace() -> ConsumerNet:
              ("-n", ns, "link", "set", ns_veth, "up"),
              ("-n", ns, "link", "set", "lo", "up")]
     for step in steps:
-        done = _ip(*step)
+        done = ip(*step)
         if done.returncode:
             _remove_namespace(net)
             raise NoNamespace(f"`ip {' '.join(step)}` failed: {done.stderr.strip()}")
@@ -118,8 +103,8 @@ def _make_namespace() -> ConsumerNet:
 
 
 def _remove_namespace(net: ConsumerNet) -> None:
-    _ip("netns", "del", net.ns)  # takes its end of the pair, and with it the other
-    _ip("link", "del", net.host_veth)  # in case the pair was never moved
+    ip("netns", "del", net.ns)  # takes its end of the pair, and with it the other
+    ip("link", "del", net.host_veth)  # in case the pair was never moved
 
 
 @pytest.fixture(scope="module")
