@@ -29,11 +29,17 @@ from pathlib import Path
 
 import requests
 import urllib3
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from pymongo.errors import ConnectionFailure
 from requests.adapters import HTTPAdapter
 
 from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
 
 CHUNK = 1 << 20
+#: Errors of the services a task runs on (a cancel check reads the database): never a file's
+#: failure, so they pass through the per-file error handling and fail the task as themselves.
+SERVICE_ERRORS = (ConnectionFailure, BrokerOperationalError)
+
 #: The importer keys the downloader reads; importers count them as known config keys.
 STANDARD_KEYS = (
     "max_downloads", "max_speed", "validate", "ssl_validation", "ssl_ca_cert",
@@ -337,6 +343,9 @@ class Downloader:
         except TaskCanceled:
             dest.unlink(missing_ok=True)
             return DownloadResult(req, error=TaskCanceled())
+        except SERVICE_ERRORS:  # the database (a cancel check) or broker, not this file:
+            dest.unlink(missing_ok=True)  # it fails the task as what it is
+            raise
         except Exception as exc:  # reported per file; the importer decides what fails
             dest.unlink(missing_ok=True)
             if not isinstance(exc, (SyncError, ContentValidationError)):

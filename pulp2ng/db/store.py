@@ -35,6 +35,7 @@ from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.db.profiles import ProfileQueries
 from pulp2ng.db.repo_groups import RepoGroupQueries
 from pulp2ng.db.repositories import RepositoryQueries
+from pulp2ng.db.retry import RetryingDatabase
 from pulp2ng.db.schedules import ScheduleQueries
 from pulp2ng.db.tasks import TaskQueries
 from pulp2ng.db.units import UnitQueries
@@ -48,11 +49,13 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
-                 health: DatabaseHealth | None = None):
+                 health: DatabaseHealth | None = None, retry_window: float = 0.0):
         self.client = client
         #: Fed by the driver's monitoring (see :func:`connect`); None for a bare client.
         self.health = health
-        self.db = client[db_name]
+        #: Task-running processes ride out outages this long (see pulp2ng.db.retry).
+        self.db = RetryingDatabase(client, db_name, retry_window) if retry_window > 0 \
+            else client[db_name]
         self.repos = self.db["repos"]
         self.importers = self.db["repo_importers"]
         self.distributors = self.db["repo_distributors"]
@@ -256,12 +259,14 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
         return deleted
 
 
-def connect(settings, url: str | None = None, retry_reads: bool = True) -> Store:
+def connect(settings, url: str | None = None, retry_reads: bool = True,
+            retry_window: float = 0.0) -> Store:
     """Open a pooled client to ``database.url`` (or ``url``) and return the Store.
 
     ``retry_reads=False`` is for the API: a read retried after a network error waits up to
     ``serverSelectionTimeoutMS`` for the server to come back, while the API answers 503 at
-    once (the health flag turns every later request away before it reaches the driver)."""
+    once (the health flag turns every later request away before it reaches the driver).
+    ``retry_window`` > 0 is for workers: operations retry through an outage that long."""
     url = url or settings.get("database", "url")
     if not url:
         raise RuntimeError(
@@ -274,7 +279,7 @@ def connect(settings, url: str | None = None, retry_reads: bool = True) -> Store
         heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
         retryReads=retry_reads,
     )
-    return Store(client, settings.get("database", "name"), health)
+    return Store(client, settings.get("database", "name"), health, retry_window)
 
 
 __all__ = [

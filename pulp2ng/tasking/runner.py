@@ -7,8 +7,13 @@ import threading
 import time
 import traceback
 
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from pymongo.errors import ConnectionFailure
+
 from pulp2ng.db.store import now
-from pulp2ng.errors import PulpError, TaskCanceled
+from pulp2ng.errors import (
+    BrokerUnavailable, DatabaseUnavailable, PulpError, ServiceUnavailable, TaskCanceled,
+)
 from pulp2ng.tasking import registry, reservations
 from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import TaskResult
@@ -95,6 +100,7 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     except TaskCanceled:
         update = {"state": "canceled"}
     except Exception as exc:  # every failure ends in the status document, never lost
+        exc = as_service_error(exc)
         if not isinstance(exc, PulpError):
             log.exception("task %s (%s) failed", task_id, status["task_type"])
         error = exc.to_dict() if isinstance(exc, PulpError) else {
@@ -114,6 +120,22 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
     if status.get("resource"):
         reservations.release(platform, status["resource"], task_id)
     registry.task_completed(platform, task_id)
+
+
+def as_service_error(exc: Exception) -> Exception:
+    """A database or broker error that outlasted the retry window, however deep a plugin
+    wrapped it, reported as what it is (PLP0080 naming the service), not as the plugin's
+    failure (a sync would otherwise say a file failed to download)."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ServiceUnavailable):
+            return seen
+        if isinstance(seen, ConnectionFailure):
+            return DatabaseUnavailable(f"Database error: {seen}")
+        if isinstance(seen, BrokerOperationalError):
+            return BrokerUnavailable(f"Message broker error: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def finish(platform, task_id: str, update: dict) -> None:
