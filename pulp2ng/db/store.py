@@ -275,7 +275,9 @@ def connect(settings, url: str | None = None, retry_reads: bool = True,
         )
     health = DatabaseHealth()
     client = pymongo.MongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False,
+        # A retry window shorter than the usual wait for a server bounds that wait too.
+        url, tz_aware=True, maxPoolSize=50, connect=False,
+        serverSelectionTimeoutMS=int(1000 * min(10.0, retry_window or 10.0)),
         heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
         retryReads=retry_reads,
     )

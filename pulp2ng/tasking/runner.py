@@ -113,13 +113,31 @@ def run_task(platform, task_id: str, worker_name: str | None = None) -> None:
             "traceback": traceback.format_exc(),
             "spawned_tasks": getattr(exc, "spawned_tasks", []),
         }
-    finish(platform, task_id, update)
+    _until_written(finish, platform, task_id, update)
     platform.storage.drop_task_scratch(task_id)
     if status.get("scheduled_call_id"):
-        registry.scheduled_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
+        _until_written(registry.scheduled_outcome, platform, status["scheduled_call_id"],
+                       update["state"] == "finished")
     if status.get("resource"):
-        reservations.release(platform, status["resource"], task_id)
-    registry.task_completed(platform, task_id)
+        _until_written(reservations.release, platform, status["resource"], task_id)
+    _until_written(registry.task_completed, platform, task_id)
+
+
+#: Pause between tries of a task's final bookkeeping while the database stays away.
+SETTLE_PAUSE = 1.0
+
+
+def _until_written(fn, *args) -> None:
+    """A task's outcome, and the hand-over of its resource, must not be lost to an outage
+    longer than the retry window (the task would stay ``running`` and its resource held for
+    ever): tried until the database answers. Each write is conditional or idempotent."""
+    while True:
+        try:
+            fn(*args)
+            return
+        except ConnectionFailure as exc:
+            log.warning("database still unreachable (%s); retrying %s", exc, fn.__name__)
+            time.sleep(SETTLE_PAUSE)
 
 
 def as_service_error(exc: Exception) -> Exception:
