@@ -82,7 +82,7 @@ def run_scheduler(settings, name: str) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    judge = HeartbeatJudge(settings.getfloat("tasks", "worker_timeout"))
+    judge = HeartbeatJudge(settings.getfloat("tasks", "worker_timeout"), TICK)
     while not stop.is_set():
         try:
             tick(platform, name, judge)

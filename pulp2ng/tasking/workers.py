@@ -107,14 +107,15 @@ class HeartbeatJudge:
     """Who may be declared dead, counting only the time this process itself watched.
 
     A judge that could not read the database (a failed round, or rounds further apart than
-    ``worker_timeout / 3``, e.g. blocked on a partition) saw no heartbeats either: whatever
-    it finds when it sees again may be the outage's doing. It then gives every worker a fresh
-    ``worker_timeout`` (by the database's clock) before it declares any dead.
+    its own ``interval`` plus ``worker_timeout / 3``, e.g. blocked on a partition) saw no
+    heartbeats either: whatever it finds when it sees again may be the outage's doing. It
+    then gives every worker a fresh ``worker_timeout`` (by the database's clock) before it
+    declares any dead.
     """
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, interval: float):
         self.timeout = dt.timedelta(seconds=timeout)
-        self.max_gap = timeout / 3
+        self.max_gap = interval + timeout / 3
         self._watching_since = None  # database time of the first read of this watch
         self._last_read = None       # time.monotonic() of the last successful read
 
@@ -202,7 +203,7 @@ class Heartbeat(threading.Thread):
         self.platform, self.worker_name, self.role = platform, name, role
         timeout = platform.settings.getfloat("tasks", "worker_timeout")
         self.interval = timeout / 5
-        self.judge = HeartbeatJudge(timeout)
+        self.judge = HeartbeatJudge(timeout, self.interval)
         self.stopped = threading.Event()
 
     def run(self) -> None:
