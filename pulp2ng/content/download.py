@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -29,16 +30,19 @@ from pathlib import Path
 
 import requests
 import urllib3
-from kombu.exceptions import OperationalError as BrokerOperationalError
-from pymongo.errors import ConnectionFailure
 from requests.adapters import HTTPAdapter
 
 from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
 
 CHUNK = 1 << 20
-#: Errors of the services a task runs on (a cancel check reads the database): never a file's
-#: failure, so they pass through the per-file error handling and fail the task as themselves.
-SERVICE_ERRORS = (ConnectionFailure, BrokerOperationalError)
+def is_service_error(exc: BaseException) -> bool:
+    """A database or broker error (a cancel check reads the database): never a file's
+    failure, so it passes the per-file error handling and fails the task as itself. Looked
+    up without importing pymongo or kombu: the consumer agent uses this module on hosts
+    without the server (an error of theirs means they are loaded)."""
+    errors, broker = sys.modules.get("pymongo.errors"), sys.modules.get("kombu.exceptions")
+    return bool(errors and isinstance(exc, errors.ConnectionFailure)
+                or broker and isinstance(exc, broker.OperationalError))
 
 #: The importer keys the downloader reads; importers count them as known config keys.
 STANDARD_KEYS = (
@@ -343,11 +347,10 @@ class Downloader:
         except TaskCanceled:
             dest.unlink(missing_ok=True)
             return DownloadResult(req, error=TaskCanceled())
-        except SERVICE_ERRORS:  # the database (a cancel check) or broker, not this file:
-            dest.unlink(missing_ok=True)  # it fails the task as what it is
-            raise
         except Exception as exc:  # reported per file; the importer decides what fails
             dest.unlink(missing_ok=True)
+            if is_service_error(exc):  # not this file's failure: fails the task as itself
+                raise
             if not isinstance(exc, (SyncError, ContentValidationError)):
                 exc = SyncError(f"Could not fetch {req.url}: {exc}", url=req.url)
             return DownloadResult(req, error=exc)
