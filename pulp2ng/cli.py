@@ -6,6 +6,7 @@
     pulp2ng scheduler  schedules, worker reaping and housekeeping
     pulp2ng db         the embedded database alone, in the foreground
     pulp2ng rotate-key re-encrypt every stored secret under a new key
+    pulp2ng health     is a role healthy? (api, worker, scheduler, db; exit 0 when it is)
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "loopback only with embedded_auth on")
     db.add_argument("--port", type=int, help="port (default [database] embedded_port)")
     sub.add_parser("rotate-key", help="re-encrypt stored secrets under a new key file")
+    health = sub.add_parser("health", help="exit 0 when a role is healthy (service managers)")
+    health.add_argument("target", choices=["api", "worker", "scheduler", "db", "container"],
+                        help="container: the role process --pid runs")
+    health.add_argument("--name", help="the worker's (or scheduler's) name")
+    health.add_argument("--pid", type=int, default=1, help="for container (default 1)")
+    health.add_argument("--url", help="for api: the status URL (default from [server])")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds per check")
+    health.add_argument("--wait", type=float, default=0.0,
+                        help="keep checking up to this many seconds until healthy")
     return parser
 
 
@@ -48,7 +58,7 @@ def main(argv=None) -> int:
     configure_logging(settings.get("logging", "level"))
     return {
         "run": cmd_run, "api": cmd_api, "worker": cmd_worker, "scheduler": cmd_scheduler,
-        "db": cmd_db, "rotate-key": cmd_rotate_key,
+        "db": cmd_db, "rotate-key": cmd_rotate_key, "health": cmd_health,
     }[args.command](settings, args)
 
 
@@ -102,6 +112,13 @@ def cmd_db(settings, args) -> int:
     _wait_for_signal()
     db.stop()
     return 0
+
+
+def cmd_health(settings, args) -> int:
+    from pulp2ng import health
+
+    return health.run(settings, args.target, wait=args.wait, name=args.name, pid=args.pid,
+                      timeout=args.timeout, url=args.url, parser=build_parser())
 
 
 def cmd_run(settings, args) -> int:

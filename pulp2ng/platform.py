@@ -24,6 +24,8 @@ class Platform:
     storage: ContentStorage
     secrets: Secrets
     worker_name: str = f"api@{socket.gethostname()}"
+    #: Seconds database and broker errors are retried inside tasks (0: fail at once).
+    retry_window: float = 0.0
 
     def __post_init__(self):
         # Internal unit types are associated but never counted as repository content.
@@ -31,15 +33,17 @@ class Platform:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, worker_name: str | None = None,
-                      serves_requests: bool = False):
+                      serves_requests: bool = False, runs_tasks: bool = False):
         """``serves_requests``: the API's platform, which fails fast while the database is
-        down rather than retry (see :func:`pulp2ng.db.store.connect`)."""
+        down rather than retry (see :func:`pulp2ng.db.store.connect`). ``runs_tasks``: a
+        worker's, whose database calls ride out ``[tasks] db_retry_window`` of outage."""
         settings = settings or load_settings()
-        store = connect(settings, retry_reads=not serves_requests)
+        window = settings.getfloat("tasks", "db_retry_window") if runs_tasks else 0.0
+        store = connect(settings, retry_reads=not serves_requests, retry_window=window)
         plugins = load_plugins()
         celery = make_celery(settings)
         platform = cls(settings, store, plugins, celery, ContentStorage(settings.storage_dir),
-                       Secrets.from_settings(settings))
+                       Secrets.from_settings(settings), retry_window=window)
         if worker_name:
             platform.worker_name = worker_name
         celery.pulp2ng_platform = lambda: platform

@@ -8,12 +8,14 @@ import signal
 import threading
 import time
 
+from pymongo.errors import PyMongoError
+
 from pulp2ng.controllers import agent_requests, events, schedules, uploads
 from pulp2ng.db.store import now
 from pulp2ng.lifecycle import exit_after
 from pulp2ng.platform import Platform
 from pulp2ng.tasking import reservations
-from pulp2ng.tasking.workers import heartbeat, reap_dead_workers
+from pulp2ng.tasking.workers import HeartbeatJudge, heartbeat, reap_dead_workers
 
 log = logging.getLogger(__name__)
 TICK = 1.0
@@ -22,10 +24,12 @@ HISTORY_SWEEP_EVERY = 3600.0
 _next_history_sweep = 0.0
 
 
-def tick(platform, name: str) -> None:
-    """One scheduler pass; every step is safe to run from several schedulers at once."""
+def tick(platform, name: str, judge: HeartbeatJudge | None = None) -> None:
+    """One scheduler pass; every step is safe to run from several schedulers at once.
+
+    ``judge`` carries what this scheduler saw of the workers from one pass to the next."""
     heartbeat(platform, name, role="scheduler")
-    reap_dead_workers(platform)
+    reap_dead_workers(platform, judge)
     reservations.heal(platform)
     schedules.fire_due(platform)
     agent_requests.expire_leases(platform)  # agents killed mid-request: their tasks fail
@@ -78,10 +82,13 @@ def run_scheduler(settings, name: str) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    judge = HeartbeatJudge(settings.getfloat("tasks", "worker_timeout"), TICK)
     while not stop.is_set():
         try:
-            tick(platform, name)
-        except Exception:  # keep scheduling through transient database errors
+            tick(platform, name, judge)
+        except Exception as exc:  # keep scheduling through transient database errors
+            if isinstance(exc, PyMongoError):  # it may not have seen the workers' beats
+                judge.blinded()
             log.exception("scheduler tick failed")
         stop.wait(TICK)
     platform.store.delete_worker(name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -34,6 +35,15 @@ from requests.adapters import HTTPAdapter
 from pulp2ng.errors import ContentValidationError, SyncError, TaskCanceled
 
 CHUNK = 1 << 20
+def is_service_error(exc: BaseException) -> bool:
+    """A database or broker error (a cancel check reads the database): never a file's
+    failure, so it passes the per-file error handling and fails the task as itself. Looked
+    up without importing pymongo or kombu: the consumer agent uses this module on hosts
+    without the server (an error of theirs means they are loaded)."""
+    errors, broker = sys.modules.get("pymongo.errors"), sys.modules.get("kombu.exceptions")
+    return bool(errors and isinstance(exc, errors.ConnectionFailure)
+                or broker and isinstance(exc, broker.OperationalError))
+
 #: The importer keys the downloader reads; importers count them as known config keys.
 STANDARD_KEYS = (
     "max_downloads", "max_speed", "validate", "ssl_validation", "ssl_ca_cert",
@@ -339,6 +349,8 @@ class Downloader:
             return DownloadResult(req, error=TaskCanceled())
         except Exception as exc:  # reported per file; the importer decides what fails
             dest.unlink(missing_ok=True)
+            if is_service_error(exc):  # not this file's failure: fails the task as itself
+                raise
             if not isinstance(exc, (SyncError, ContentValidationError)):
                 exc = SyncError(f"Could not fetch {req.url}: {exc}", url=req.url)
             return DownloadResult(req, error=exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator
 
 from pymongo.errors import BulkWriteError
@@ -22,9 +23,14 @@ IN_QUERY_LIMIT = 200
 SCAN_BATCH = 2000
 
 
+#: Test hook: seconds this process's clock is off, as on a host whose clock drifted
+#: (tests/integration/test_heartbeats.py); nothing sets it in production.
+_CLOCK_SKEW = dt.timedelta(seconds=float(os.environ.get("PULP2NG_TEST_CLOCK_SKEW") or 0))
+
+
 def now() -> dt.datetime:
     """Current UTC time truncated to milliseconds, the precision MongoDB keeps."""
-    t = dt.datetime.now(UTC)
+    t = dt.datetime.now(UTC) + _CLOCK_SKEW
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 

@@ -37,6 +37,7 @@ from pulp2ng.db.health import HEARTBEAT_FREQUENCY_MS, DatabaseHealth
 from pulp2ng.db.profiles import ProfileQueries
 from pulp2ng.db.repo_groups import RepoGroupQueries
 from pulp2ng.db.repositories import RepositoryQueries
+from pulp2ng.db.retry import RetryingDatabase
 from pulp2ng.db.schedules import ScheduleQueries
 from pulp2ng.db.tasks import TaskQueries
 from pulp2ng.db.units import UnitQueries
@@ -50,11 +51,13 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
     """Handles on pulp2ng's collections; one per process, safe to share between threads."""
 
     def __init__(self, client: pymongo.MongoClient, db_name: str,
-                 health: DatabaseHealth | None = None):
+                 health: DatabaseHealth | None = None, retry_window: float = 0.0):
         self.client = client
         #: Fed by the driver's monitoring (see :func:`connect`); None for a bare client.
         self.health = health
-        self.db = client[db_name]
+        #: Task-running processes ride out outages this long (see pulp2ng.db.retry).
+        self.db = RetryingDatabase(client, db_name, retry_window) if retry_window > 0 \
+            else client[db_name]
         self.reservations = self.db["reserved_resources"]
         # What a repository's state is made of: a task's writes to these are fenced by its
         # reservation's lease (pulp2ng.db.fencing).
@@ -268,12 +271,14 @@ class Store(RepositoryQueries, GroupQueries, RepoGroupQueries, UnitQueries, Task
         return deleted
 
 
-def connect(settings, url: str | None = None, retry_reads: bool = True) -> Store:
+def connect(settings, url: str | None = None, retry_reads: bool = True,
+            retry_window: float = 0.0) -> Store:
     """Open a pooled client to ``database.url`` (or ``url``) and return the Store.
 
     ``retry_reads=False`` is for the API: a read retried after a network error waits up to
     ``serverSelectionTimeoutMS`` for the server to come back, while the API answers 503 at
-    once (the health flag turns every later request away before it reaches the driver)."""
+    once (the health flag turns every later request away before it reaches the driver).
+    ``retry_window`` > 0 is for workers: operations retry through an outage that long."""
     url = url or settings.get("database", "url")
     if not url:
         raise RuntimeError(
@@ -282,11 +287,13 @@ def connect(settings, url: str | None = None, retry_reads: bool = True) -> Store
         )
     health = DatabaseHealth()
     client = pymongo.MongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=10000, maxPoolSize=50, connect=False,
+        # A retry window shorter than the usual wait for a server bounds that wait too.
+        url, tz_aware=True, maxPoolSize=50, connect=False,
+        serverSelectionTimeoutMS=int(1000 * min(10.0, retry_window or 10.0)),
         heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
         retryReads=retry_reads,
     )
-    return Store(client, settings.get("database", "name"), health)
+    return Store(client, settings.get("database", "name"), health, retry_window)
 
 
 __all__ = [

@@ -176,11 +176,21 @@ class TaskQueries:
 
     # -- workers ------------------------------------------------------------------------------
 
-    def record_heartbeat(self, name: str, moment, role: str, identity: dict | None = None) -> None:
+    def record_heartbeat(self, name: str, role: str, identity: dict | None = None) -> None:
+        """Stamp ``name``'s heartbeat with the database's clock, never this host's: every
+        judge compares it with :meth:`server_time`, so skewed hosts cannot kill a live one."""
         self.workers.update_one(
-            {"_id": name}, {"$set": {"last_heartbeat": moment, "role": role, **(identity or {})}},
+            {"_id": name},
+            {"$currentDate": {"last_heartbeat": True},
+             "$set": {"role": role, **(identity or {})}},
             upsert=True,
         )
+
+    def server_time(self):
+        """The database server's clock (``hello``'s ``localTime``): the one clock heartbeat
+        ages are measured by, whichever host reads it."""
+        reply = self.client.admin.command("hello", codec_options=self.db.codec_options)
+        return reply["localTime"]
 
     def find_worker(self, name: str) -> dict | None:
         return self.workers.find_one({"_id": name})

@@ -3,7 +3,7 @@ its running tasks (issue 22, fault 3).
 
 Others declare a worker dead once its heartbeat is ``worker_timeout`` old; by then its tasks
 must have stopped. So the worker watches its own beats: once the last one that reached the
-database is older than ``tasks.self_cancel_after`` seconds (0: half of ``worker_timeout``),
+database is older than ``tasks.self_cancel_after`` seconds (0: nine tenths of ``worker_timeout``),
 every task it is running is canceled cooperatively (``TaskContext.canceled`` turns true, no
 database read needed), and a task that ran through such a lapse stays canceled even when
 the beats resumed before it looked (a process paused by SIGSTOP wakes with both threads at
@@ -27,7 +27,7 @@ _beats: dict[str, list] = {}
 def self_cancel_after(settings) -> float:
     """Seconds without a heartbeat after which a worker cancels its own tasks."""
     value = settings.getfloat("tasks", "self_cancel_after")
-    return value if value > 0 else settings.getfloat("tasks", "worker_timeout") / 2
+    return value if value > 0 else settings.getfloat("tasks", "worker_timeout") * 0.9
 
 
 def beat(name: str, limit: float, started: float) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from pulp2ng.db.errors import DuplicateKeyError, PyMongoError
 from pulp2ng.db.store import now
@@ -74,7 +76,7 @@ def send(platform, task_id: str, resource: str | None = None) -> bool:
     in :mod:`pulp2ng.tasking.celery_app`). Returns False when the broker did not take the
     message: the task is then ``error`` and its reservation released."""
     try:
-        platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id)
+        _send_retrying(platform, task_id)
         return True
     except Exception as exc:  # broker down or misconfigured: the task must not stay waiting
         log.exception("could not send task %s", task_id)
@@ -91,6 +93,28 @@ def send(platform, task_id: str, resource: str | None = None) -> bool:
             except PyMongoError:  # the scheduler's heal() releases it later
                 log.exception("could not release %s after failing %s", resource, task_id)
         return False
+
+
+def _send_retrying(platform, task_id: str) -> None:
+    """In a worker (``platform.retry_window`` > 0) a broker outage is ridden out with
+    back-off for that window: the task that queues its successor or a spawned task must not
+    fail them over a blip. Elsewhere (the API) one bounded try, answered 503 if refused."""
+    window = getattr(platform, "retry_window", 0.0)
+    deadline, delay = None, 0.2
+    while True:
+        try:
+            platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id)
+            return
+        except BrokerOperationalError as exc:
+            moment = time.monotonic()
+            if deadline is None:
+                deadline = moment + window
+                if window > 0:
+                    log.warning("broker unreachable (%s); retrying for up to %g s", exc, window)
+            if moment >= deadline:
+                raise
+            time.sleep(min(delay, deadline - moment))
+            delay = min(delay * 2, 2.0)
 
 
 #: A waiting task this old with nothing moving it is re-examined by :func:`heal`.

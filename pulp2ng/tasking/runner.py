@@ -7,9 +7,14 @@ import threading
 import time
 import traceback
 
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from pymongo.errors import ConnectionFailure
+
 from pulp2ng.db import fencing
 from pulp2ng.db.store import now
-from pulp2ng.errors import Fenced, PulpError, TaskCanceled
+from pulp2ng.errors import (
+    BrokerUnavailable, DatabaseUnavailable, Fenced, PulpError, ServiceUnavailable, TaskCanceled,
+)
 from pulp2ng.tasking import lifeline, registry, reservations
 from pulp2ng.tasking.completion import completion_fields
 from pulp2ng.tasking.dispatch import TaskResult
@@ -127,6 +132,7 @@ def _run(platform, status: dict, worker_name: str) -> None:
     except Fenced:
         raise
     except Exception as exc:  # every failure ends in the status document, never lost
+        exc = as_service_error(exc)
         if not isinstance(exc, PulpError):
             log.exception("task %s (%s) failed", task_id, status["task_type"])
         error = exc.to_dict() if isinstance(exc, PulpError) else {
@@ -139,14 +145,49 @@ def _run(platform, status: dict, worker_name: str) -> None:
             "traceback": traceback.format_exc(),
             "spawned_tasks": getattr(exc, "spawned_tasks", []),
         }
-    fencing.check(platform.store.reservations)  # a reaped task must not end as it ran
-    finish(platform, task_id, update)
+    # a reaped task must not end as it ran (Fenced); both wait out an outage
+    _until_written(fencing.check, platform.store.reservations)
+    _until_written(finish, platform, task_id, update)
     platform.storage.drop_task_scratch(task_id)
     if status.get("scheduled_call_id"):
-        registry.scheduled_outcome(platform, status["scheduled_call_id"], update["state"] == "finished")
+        _until_written(registry.scheduled_outcome, platform, status["scheduled_call_id"],
+                       update["state"] == "finished")
     if status.get("resource"):
-        reservations.release(platform, status["resource"], task_id)
-    registry.task_completed(platform, task_id)
+        _until_written(reservations.release, platform, status["resource"], task_id)
+    _until_written(registry.task_completed, platform, task_id)
+
+
+#: Pause between tries of a task's final bookkeeping while the database stays away.
+SETTLE_PAUSE = 1.0
+
+
+def _until_written(fn, *args) -> None:
+    """A task's outcome, and the hand-over of its resource, must not be lost to an outage
+    longer than the retry window (the task would stay ``running`` and its resource held for
+    ever): tried until the database answers. Each write is conditional or idempotent."""
+    while True:
+        try:
+            fn(*args)
+            return
+        except ConnectionFailure as exc:
+            log.warning("database still unreachable (%s); retrying %s", exc, fn.__name__)
+            time.sleep(SETTLE_PAUSE)
+
+
+def as_service_error(exc: Exception) -> Exception:
+    """A database or broker error that outlasted the retry window, however deep a plugin
+    wrapped it, reported as what it is (PLP0080 naming the service), not as the plugin's
+    failure (a sync would otherwise say a file failed to download)."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ServiceUnavailable):
+            return seen
+        if isinstance(seen, ConnectionFailure):
+            return DatabaseUnavailable(f"Database error: {seen}")
+        if isinstance(seen, BrokerOperationalError):
+            return BrokerUnavailable(f"Message broker error: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def finish(platform, task_id: str, update: dict) -> None:

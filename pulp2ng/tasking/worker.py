@@ -29,7 +29,7 @@ def _quiet_celery_console() -> None:
 
 def run_worker(settings, name: str) -> int:
     _quiet_celery_console()
-    platform = Platform.from_settings(settings, worker_name=name)
+    platform = Platform.from_settings(settings, worker_name=name, runs_tasks=True)
     platform.prepare_database()
     try:  # before anything below: it would fail a live namesake's tasks as its own
         claim_worker_name(platform, name)

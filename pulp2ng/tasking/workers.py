@@ -4,6 +4,11 @@ Every worker, and the scheduler, writes ``workers {_id: name, last_heartbeat}`` 
 ``worker_timeout / 5`` seconds and then looks for workers silent longer than ``worker_timeout``.
 Deleting the stale document is the atomic claim: only the process whose delete matched cleans
 up, failing the dead worker's tasks and handing their resources on.
+
+Heartbeats are stamped, and their ages measured, by the database's clock alone, so hosts
+whose clocks disagree still agree on who is silent. A judge (:class:`HeartbeatJudge`) counts
+only time it watched: after it could not read the database itself, every worker gets a fresh
+``worker_timeout`` before it declares any dead (the workers were likely cut off too).
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import socket
 import threading
 import time
 
-from pulp2ng.db.store import now
+import pymongo
+
+from pulp2ng.db.retry import no_retry
 from pulp2ng.errors import WorkerLost
 from pulp2ng.tasking import lifeline, registry, reservations
 from pulp2ng.tasking.runner import finish
@@ -25,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def heartbeat(platform, name: str, role: str = "worker") -> None:
     sent = time.monotonic()
-    platform.store.record_heartbeat(name, now(), role, process_identity())
+    platform.store.record_heartbeat(name, role, process_identity())
     # What this worker's own tasks go by to cancel themselves after a lapse (fault 3).
     lifeline.beat(name, lifeline.self_cancel_after(platform.settings), sent)
 
@@ -76,7 +83,8 @@ def claim_worker_name(platform, name: str, role: str = "worker") -> None:
     timeout = platform.settings.getfloat("tasks", "worker_timeout")
     me = process_identity()
     for _ in range(3):  # the holder may be reaped or beat between our read and our write
-        holder = platform.store.live_worker(name, now() - dt.timedelta(seconds=timeout))
+        server_now = platform.store.server_time()
+        holder = platform.store.live_worker(name, server_now - dt.timedelta(seconds=timeout))
         if holder is not None and not _holder_is_gone(holder, me):
             where = f"pid {holder.get('pid', '?')} on {holder.get('host', 'an unknown host')}"
             raise WorkerNameInUse(
@@ -86,7 +94,7 @@ def claim_worker_name(platform, name: str, role: str = "worker") -> None:
                 "after it died)")
         previous = holder or platform.store.find_worker(name)
         if platform.store.take_worker_name(
-                name, previous, {"last_heartbeat": now(), "role": role, **me}):
+                name, previous, {"last_heartbeat": server_now, "role": role, **me}):
             return
     raise WorkerNameInUse(f"refusing to start {role} {name}: another process is taking "
                           "that name at the same time")
@@ -94,14 +102,53 @@ def claim_worker_name(platform, name: str, role: str = "worker") -> None:
 
 def live_workers(platform) -> list[dict]:
     timeout = platform.settings.getfloat("tasks", "worker_timeout")
-    cutoff = now() - dt.timedelta(seconds=timeout)
+    cutoff = platform.store.server_time() - dt.timedelta(seconds=timeout)
     return platform.store.workers_seen_since(cutoff)
 
 
-def reap_dead_workers(platform) -> list[str]:
-    """Fail the tasks of workers silent for ``worker_timeout``; returns the reaped names."""
+class HeartbeatJudge:
+    """Who may be declared dead, counting only the time this process itself watched.
+
+    A judge that could not read the database (a failed round, or rounds further apart than
+    its own ``interval`` plus ``worker_timeout / 3``, e.g. blocked on a partition) saw no
+    heartbeats either: whatever it finds when it sees again may be the outage's doing. It
+    then gives every worker a fresh ``worker_timeout`` (by the database's clock) before it
+    declares any dead.
+    """
+
+    def __init__(self, timeout: float, interval: float):
+        self.timeout = dt.timedelta(seconds=timeout)
+        self.max_gap = interval + timeout / 3
+        self._watching_since = None  # database time of the first read of this watch
+        self._last_read = None       # time.monotonic() of the last successful read
+
+    def blinded(self) -> None:
+        """A round failed: this judge's watch is broken until it reads again."""
+        self._watching_since = None
+
+    def cutoff(self, server_now: dt.datetime) -> dt.datetime | None:
+        """Heartbeats before the returned time are dead; None: nobody yet (still watching
+        for less than ``worker_timeout`` since this judge last went blind)."""
+        seen = time.monotonic()
+        if self._last_read is None or seen - self._last_read > self.max_gap:
+            self._watching_since = None
+        self._last_read = seen
+        if self._watching_since is None:
+            self._watching_since = server_now
+        cutoff = server_now - self.timeout
+        return cutoff if cutoff >= self._watching_since else None
+
+
+def reap_dead_workers(platform, judge: HeartbeatJudge | None = None) -> list[str]:
+    """Fail the tasks of workers silent for ``worker_timeout``; returns the reaped names.
+
+    Without a ``judge`` (a one-off call) the silence is measured from now alone."""
     timeout = platform.settings.getfloat("tasks", "worker_timeout")
-    cutoff = now() - dt.timedelta(seconds=timeout)
+    server_now = platform.store.server_time()
+    cutoff = (judge.cutoff(server_now) if judge is not None
+              else server_now - dt.timedelta(seconds=timeout))
+    if cutoff is None:
+        return []
     reaped = []
     for doc in platform.store.workers_silent_since(cutoff):
         if platform.store.claim_dead_worker(doc):
@@ -159,15 +206,23 @@ class Heartbeat(threading.Thread):
     def __init__(self, platform, name: str, role: str = "worker"):
         super().__init__(name=f"heartbeat-{name}", daemon=True)
         self.platform, self.worker_name, self.role = platform, name, role
-        self.interval = platform.settings.getfloat("tasks", "worker_timeout") / 5
+        timeout = platform.settings.getfloat("tasks", "worker_timeout")
+        self.interval = timeout / 5
+        self.judge = HeartbeatJudge(timeout, self.interval)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                heartbeat(self.platform, self.worker_name, self.role)
-                reap_dead_workers(self.platform)
-            except Exception:  # the database may be briefly unreachable; try again
+                # Bounded and never retried: a beat that cannot land now is simply late, and
+                # a beat blocked on a dead database would hide the outage from the judge.
+                # (Not the reaping: cut off halfway it would leave a claimed worker's tasks.)
+                with no_retry(), pymongo.timeout(max(self.interval, 1.0)):
+                    heartbeat(self.platform, self.worker_name, self.role)
+                reap_dead_workers(self.platform, self.judge)
+            except Exception as exc:  # the database may be briefly unreachable; try again
+                if isinstance(exc, pymongo.errors.PyMongoError):
+                    self.judge.blinded()
                 log.exception("heartbeat of %s failed", self.worker_name)
             self.stopped.wait(self.interval)
 

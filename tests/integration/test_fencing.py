@@ -145,7 +145,7 @@ def test_writes_outside_a_task_are_not_fenced(platform):
 
 
 def test_task_cancels_itself_after_a_heartbeat_lapse(platform):
-    """Half of worker_timeout without a heartbeat reaching the database cancels the worker's
+    """``self_cancel_after`` without a heartbeat reaching the database cancels the worker's
     running tasks, also when the beats resumed before the task looked."""
     store = platform.store
     repo_id = f"lapse-{uuid.uuid4().hex[:8]}"

@@ -60,6 +60,19 @@ def test_unit_starts_an_existing_command_under_a_dedicated_user(name):
     assert unit(name)["Install"]["WantedBy"] == "multi-user.target"
 
 
+@pytest.mark.parametrize("name", UNITS)
+def test_unit_is_started_once_its_health_check_passes(name):
+    service = unit(name)["Service"]
+    argv = shlex.split(expand(service["ExecStartPost"]))
+    assert argv[0] == shlex.split(service["ExecStart"])[0]
+    args = build_parser().parse_args(argv[1:])
+    started = build_parser().parse_args(shlex.split(expand(service["ExecStart"]))[1:])
+    assert args.command == "health" and args.target == started.command
+    assert args.wait > 0
+    if started.command == "worker":  # the check reads this instance's own heartbeat
+        assert args.name == started.name
+
+
 def test_the_units_user_is_declared():
     line = (ROOT / "etc" / "systemd" / "pulp2ng.sysusers.conf").read_text().splitlines()
     users = [entry.split()[1] for entry in line if entry.startswith("u ")]
@@ -77,5 +90,10 @@ def test_container_image_runs_any_role_from_its_own_files():
     assert "[redis]" in text                                   # the Redis broker works
     assert not [rest for word, rest in instructions if word == "ADD"]  # no URL fetched
     assert [rest for word, rest in instructions if word == "USER"] == ["pulp2ng"]
+    check = [rest for word, rest in instructions if word == "HEALTHCHECK"]
+    assert len(check) == 1 and "CMD" in check[0]
+    health = json.loads(check[0].split("CMD", 1)[1])
+    assert health[0] == "pulp2ng"
+    assert vars(build_parser().parse_args(health[1:]))["target"] == "container"
     # The units and the image install to the same place.
     assert "/opt/pulp2ng/bin" in text
