@@ -98,6 +98,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
     config = call_config(platform, cls, imp.get("config") or {}, override_config)
     conduit = SyncConduit(platform, ctx, repo_id, imp["importer_type_id"])
     before = store.repo_association_ids(repo_id)
+    conduit.know_associations(before)
     started = now()
     entry = {
         "_id": new_history_id(), "repo_id": repo_id, "importer_id": imp["importer_type_id"],
@@ -108,7 +109,7 @@ def sync_task(ctx, repo_id: str, override_config: dict):
     report: SyncReport | None = None
     events.emit(platform, "repo.sync.start", {"repo_id": repo_id}, ctx.task_id)
     with _recorded(entry, lambda: _record_sync(
-            platform, ctx, repo_id, imp, before, entry, report, override_config)):
+            platform, ctx, conduit, imp, before, entry, report, override_config)):
         working = platform.storage.working_dir(ctx.task_id)
         report = cls().sync_repo(transfer_repo(platform, repo, working), conduit, config)
         if not isinstance(report, SyncReport):
@@ -129,10 +130,13 @@ def sync_task(ctx, repo_id: str, override_config: dict):
     return TaskResult(result=rep.history_entry(entry), spawned_tasks=spawned)
 
 
-def _record_sync(platform, ctx, repo_id, imp, before, entry, report, override_config) -> None:
+def _record_sync(platform, ctx, conduit, imp, before, entry, report, override_config) -> None:
     """Always runs: counts, timestamps and the history entry, whatever the outcome."""
     store = platform.store
-    associations = store.repo_association_ids(repo_id)
+    repo_id = conduit.repo_id
+    # A sync that changed no association (a no-op re-sync) needs no second scan.
+    associations = store.repo_association_ids(repo_id) if conduit.associations_changed \
+        else before
     after = associations.keys()
     hidden = platform.plugins.internal_types  # a plugin's bookkeeping units are not content
     added = sum(1 for uid in after - before.keys() if associations[uid] not in hidden)

@@ -86,6 +86,7 @@ class RepoConduit:
         self.storage = platform.storage
         self.added_count = 0
         self.removed_count = 0
+        self._known: dict[str, str] | None = None  # see know_associations
         # Read before the plugin reads any unit: see pulp2ng.db.orphan_guard.
         self._orphan_snapshot = orphan_guard.snapshot(self._store)
 
@@ -166,7 +167,20 @@ class RepoConduit:
 
     def repo_unit_ids(self, type_id: str) -> set[str]:
         """The ids of the repository's units of ``type_id`` (no unit document is read)."""
+        if self._known is not None and not (self.added_count or self.removed_count):
+            # The platform read every association as the task began; the repository's
+            # reservation keeps others out, so until this conduit writes, that is current.
+            return {uid for uid, t in self._known.items() if t == type_id}
         return set(self._store.repo_association_ids(self.repo_id, type_id))
+
+    def know_associations(self, associations: dict[str, str]) -> None:
+        """Platform only: ``{unit_id: type_id}`` of the repository as the task began."""
+        self._known = associations
+
+    @property
+    def associations_changed(self) -> bool:
+        """Whether this conduit added or removed any association."""
+        return bool(self.added_count or self.removed_count)
 
     def repo_units(self, type_id: str, fields: Iterable[str] | None = None) -> Iterator[dict]:
         """Every unit of ``type_id`` in the repository (all fields, or ``fields`` + ``_id``).
