@@ -100,7 +100,7 @@ def test_reaped_task_cannot_write_and_the_next_holder_can(platform):
         entry = {"_id": new_history_id(), "repo_id": repo_id, "started": now(),
                  "result": "success", "summary": {}, "details": {}}
         with pytest.raises(Fenced):  # the whole end-of-sync record: counts, importer, history
-            _record_sync(platform, ctx, repo_id, store.find_importer(repo_id), {}, entry,
+            _record_sync(platform, ctx, conduit, store.find_importer(repo_id), {}, entry,
                          None, {})
         with pytest.raises(Fenced):
             with PublishConduit(platform, ctx, repo_id, "d").publish_dir("harness", repo_id):
@@ -124,7 +124,7 @@ def test_reaped_task_cannot_write_and_the_next_holder_can(platform):
         conduit.save_units("harness_unit", [{"name": "b-0"}, {"name": "b-1"}])
         entry = {"_id": new_history_id(), "repo_id": repo_id, "started": now(),
                  "result": "success", "summary": {}, "details": {}}
-        _record_sync(platform, ctx, repo_id, store.find_importer(repo_id), before, entry,
+        _record_sync(platform, ctx, conduit, store.find_importer(repo_id), before, entry,
                      None, {})
     finally:
         fencing.deactivate(token)
