@@ -1,17 +1,14 @@
-"""A worker's own view of its heartbeats: a worker that could not beat for a while cancels
-its running tasks (issue 22, fault 3).
+"""A worker's own view of its heartbeats: after a lapse, its running tasks look at their
+reservations (issue 22, faults 3 and 4).
 
-Others declare a worker dead once its heartbeat is ``worker_timeout`` old; by then its tasks
-must have stopped. So the worker watches its own beats: once the last one that reached the
-database is older than ``tasks.self_cancel_after`` seconds (0: nine tenths of ``worker_timeout``),
-every task it is running is canceled cooperatively (``TaskContext.canceled`` turns true, no
-database read needed), and a task that ran through such a lapse stays canceled even when
-the beats resumed before it looked (a process paused by SIGSTOP wakes with both threads at
-once). The fence (:mod:`pulp2ng.db.fencing`) still decides whether the canceled task's
-last writes land: they do if it kept its reservation, they are refused if it was reaped.
-
-A lapse caused by a database outage everybody sees cancels tasks too: the worker cannot
-tell the two apart, so keep ``self_cancel_after`` above the outages tasks should outlive.
+Others declare a worker dead once its heartbeat is ``worker_timeout`` old (by the database's
+clock, not counting time the judge itself could not read). So the worker watches its own
+beats: once the last one that reached the database is older than ``tasks.self_cancel_after``
+seconds (0: nine tenths of ``worker_timeout``), or a lapse happened since a task began (a
+process paused by SIGSTOP wakes with both threads at once), the task reads its reservation
+(:class:`~pulp2ng.tasking.runner.TaskContext`): handed on means the worker was declared dead
+and the task cancels itself; still its own means the database was away for everyone and the
+task runs on. The fence (:mod:`pulp2ng.db.fencing`) refuses a reaped task's writes either way.
 """
 
 from __future__ import annotations

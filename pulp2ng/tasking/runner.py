@@ -50,9 +50,18 @@ class TaskContext:
         worker went too long without a heartbeat (:mod:`pulp2ng.tasking.lifeline`)."""
         if not self._canceled and lifeline.lapsed(self._worker_name, self._lapse_mark,
                                                   self._lapse_limit):
-            log.warning("task %s cancels itself: worker %s could not heartbeat for %g s",
-                        self.task_id, self._worker_name, self._lapse_limit)
-            self._canceled = True
+            # The worker could not heartbeat for a while: cut off, or the database was away
+            # for everyone. Its reservation tells which (the read waits out an outage): handed
+            # on means the worker was declared dead, so the task stops; still its own means the
+            # judges were blind too (issue 22, faults 3 and 4), so it rides the lapse out.
+            try:
+                fencing.check(self.platform.store.reservations)
+                self._lapse_mark = lifeline.mark(self._worker_name)
+            except Fenced:
+                log.warning("task %s cancels itself: worker %s could not heartbeat for %g s "
+                            "and was declared dead", self.task_id, self._worker_name,
+                            self._lapse_limit)
+                self._canceled = True
         if not self._canceled and time.monotonic() - self._checked_at > CANCEL_CHECK_INTERVAL:
             self._checked_at = time.monotonic()
             doc = self.platform.store.find_task(self.task_id, {"state": 1})

@@ -144,24 +144,31 @@ def test_writes_outside_a_task_are_not_fenced(platform):
     assert platform.store.get_repo_scratchpad(repo_id) == {"k": 1}
 
 
-def test_task_cancels_itself_after_a_heartbeat_lapse(platform):
-    """``self_cancel_after`` without a heartbeat reaching the database cancels the worker's
-    running tasks, also when the beats resumed before the task looked."""
+def test_task_cancels_itself_after_a_heartbeat_lapse_once_reaped(platform):
+    """``self_cancel_after`` without a heartbeat reaching the database makes the worker's
+    running tasks look at their reservation: handed on (the worker was declared dead) → the
+    task cancels itself, also when the beats resumed before it looked; still its own (the
+    database was away for everyone) → it runs on."""
     store = platform.store
     repo_id = f"lapse-{uuid.uuid4().hex[:8]}"
     create_repository(platform, {"id": repo_id, "importer_type_id": "harness_importer"})
     worker = platform.worker_name
-    task_id = running_task(platform, repo_id, f"repository:{repo_id}", worker)
-    start = time.monotonic()
-    lifeline.beat(worker, 15, start - 1)
-    ctx = TaskContext(platform, store.find_task(task_id))
-    lifeline.beat(worker, 15, start)
-    assert not ctx.canceled                      # beats 1 s apart: alive
-    lifeline.beat(worker, 15, start + 16)        # the previous beat was 16 s before
-    assert ctx.canceled
-    later = TaskContext(platform, store.find_task(task_id))
-    lifeline.beat(worker, 15, start + 17)
-    assert not later.canceled                    # a task started after the lapse runs on
+    resource = f"repository:{repo_id}"
+    task_id = running_task(platform, repo_id, resource, worker)
+    token = fencing.activate(fencing.take_lease(store, resource, task_id))
+    try:
+        start = time.monotonic()
+        lifeline.beat(worker, 15, start - 1)
+        ctx = TaskContext(platform, store.find_task(task_id))
+        lifeline.beat(worker, 15, start)
+        assert not ctx.canceled                  # beats 1 s apart: alive
+        lifeline.beat(worker, 15, start + 16)    # the previous beat was 16 s before
+        assert not ctx.canceled                  # its reservation is intact: ridden out
+        lifeline.beat(worker, 15, start + 33)    # another lapse, and meanwhile reaped
+        as_reaper(store.revoke_lease, resource, task_id)
+        assert ctx.canceled
+    finally:
+        fencing.deactivate(token)
 
 
 # -- a real worker paused past worker_timeout ---------------------------------------------
