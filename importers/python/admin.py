@@ -1,12 +1,16 @@
 """The ``python`` section of ``pulp2ng-admin`` (entry point ``pulp2ng.admin``: ``python``).
 
 pulp-admin's ``python`` commands (``repo create|update|list``, ``sync run``, ``publish run``,
-``content search``) with the selection options of this importer: pulp-admin's
-``--package-names`` and the Pulp 3 style ``--include``/``--exclude`` requirements. Only
-:mod:`pulp2ng.plugin.admin` is imported (the section runs where the server is not).
+``content search|copy|remove|upload``) with the selection options of this importer:
+pulp-admin's ``--package-names`` and the Pulp 3 style ``--include``/``--exclude``
+requirements. ``content upload`` takes wheels and sdists. Only :mod:`pulp2ng.plugin.admin` is
+imported (the section runs where the server is not).
 """
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import click
 
@@ -30,6 +34,16 @@ def _importer(kwargs: dict) -> dict:
         if value is not None:
             config[option] = value
     return config
+
+
+def _upload_unit(file: Path, kwargs: dict) -> tuple[str, dict, dict]:
+    """python_importer needs the distribution's file name (its metadata comes from the file);
+    the sha256 lets it refuse a file damaged on the way."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return "python_package", {"filename": file.name, "sha256": digest.hexdigest()}, {}
 
 
 SECTION = TypeSection(
@@ -56,6 +70,7 @@ SECTION = TypeSection(
         bool_option("--remove-missing", help="drop packages no longer selected upstream"),
     ),
     importer_extra=_importer,
+    upload_unit=_upload_unit,
 )
 
 section = SECTION.build()

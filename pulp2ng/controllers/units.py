@@ -422,11 +422,16 @@ def unassociate_task(ctx, repo_id: str, criteria):
                 association_id(repo_id, u["_content_type_id"], u["_id"]) for u in batch))
             listed.extend(batch)
     finally:
-        removed += conduit.removed_count if conduit else 0
-        if removed:
-            note_content_change(platform, repo_id, 0, removed)
+        extra = conduit.removed_count if conduit else 0
+        if removed + extra:
+            note_content_change(platform, repo_id, 0, removed + extra)
     if not listed.total:
         return {}
     result = listed.result()
-    result["removed_count"] = removed
+    # The criteria matched content only; of what the plugin removed along (e.g. an ostree
+    # commit's objects), internal types are bookkeeping, not counted (as in sync results).
+    hidden = platform.plugins.internal_types
+    result["removed_count"] = removed + sum(
+        n for type_id, n in (conduit.removed_by_type.items() if conduit else ())
+        if type_id not in hidden)
     return result

@@ -69,6 +69,8 @@ class RepoConduit:
             ``exists(path)`` and ``path(path)``, never its private directories.
         added_count (int): associations this conduit added.
         removed_count (int): associations this conduit removed.
+        removed_by_type (dict): ``removed_count`` per unit type (results leave out a plugin's
+            internal types, as sync counts do).
 
     Args:
         platform (Platform): the worker's platform.
@@ -86,6 +88,7 @@ class RepoConduit:
         self.storage = platform.storage
         self.added_count = 0
         self.removed_count = 0
+        self.removed_by_type: dict[str, int] = {}
         self._known: dict[str, str] | None = None  # see know_associations
         # Read before the plugin reads any unit: see pulp2ng.db.orphan_guard.
         self._orphan_snapshot = orphan_guard.snapshot(self._store)
@@ -338,6 +341,7 @@ class RepoConduit:
         ids = [association_id(self.repo_id, type_id, u) for u in unit_ids]
         removed = self._store.delete_associations(ids)
         self.removed_count += removed
+        self.removed_by_type[type_id] = self.removed_by_type.get(type_id, 0) + removed
         return removed
 
 
