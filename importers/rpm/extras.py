@@ -36,6 +36,7 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataError,
     YumMetadataParseError,
 )
+from pulp2ng.importers.rpm.feeds import fetch_record, file_digest, verify
 from pulp2ng.importers.rpm.modules import ModulesParseError, read_modules
 from pulp2ng.importers.rpm.packages import checksum_type
 from pulp2ng.importers.rpm.treeinfo import TREEINFO_NAMES, TreeinfoError, read_treeinfo
@@ -48,7 +49,6 @@ from pulp2ng.importers.rpm.types import (
     YUM_METADATA_FILE,
 )
 from pulp2ng.plugin import (
-    ContentValidationError,
     DownloadRequest,
     SyncError,
     TaskCanceled,
@@ -340,7 +340,7 @@ class ExtraContent:
             path.unlink(missing_ok=True)
             return
         self.upstream[YUM_METADATA_FILE].add(uid)
-        self._plan_unit(YUM_METADATA_FILE, uid, unit, path, file_sha256(path), replace=True)
+        self._plan_unit(YUM_METADATA_FILE, uid, unit, path, file_digest(path), replace=True)
 
     # -- apply ----------------------------------------------------------------------------
 
@@ -381,49 +381,6 @@ class ExtraContent:
 
 def key_of(type_id: str, unit: dict) -> dict:
     return {f: unit[f] for f in KEYS[type_id]}
-
-
-def fetch_record(downloader, feed: str, record, validate: bool):
-    """Download one repomd record's file, verified against repomd; returns its temp path."""
-    href = safe_relative_path(record.location_href)
-    if href is None:
-        raise YumMetadataParseError(f"repomd.xml: {record.type} has an unsafe location "
-                                    f"{record.location_href!r}")
-    kind = checksum_type(record.checksum_type)
-    if kind is None:
-        raise YumChecksumTypeError(f'Checksum type "{record.checksum_type}" is not supported.',
-                                   checksumtype=record.checksum_type)
-    result = downloader.download_one(DownloadRequest(
-        urllib.parse.urljoin(feed, urllib.parse.quote(href)), size=record.size or None,
-        sha256=record.checksum if kind == "sha256" else None))
-    if result.ok and kind != "sha256" and validate:
-        result.error = verify(result.path, kind, record.checksum, href)
-    if not result.ok:
-        if result.path:
-            result.path.unlink(missing_ok=True)
-        if isinstance(result.error, TaskCanceled):
-            raise TaskCanceled()
-        raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
-                               feed=feed)
-    return result.path
-
-
-def verify(path, kind: str, expected: str, name: str):
-    """A ContentValidationError when ``path``'s ``kind`` digest is not ``expected``."""
-    actual = file_sha256(path, kind)
-    if actual != expected.lower():
-        return ContentValidationError(
-            f"Checksum mismatch for {name}: expected {kind} {expected}, got {actual}",
-            expected=expected, actual=actual)
-    return None
-
-
-def file_sha256(path, kind: str = "sha256") -> str:
-    digest = hashlib.new(kind)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _absent(error, url: str) -> bool:

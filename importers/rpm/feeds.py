@@ -12,11 +12,23 @@ must not make the worker read its own disk).
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from pulp2ng.importers.rpm.errors import YumMetadataError
-from pulp2ng.plugin import SyncError
+from pulp2ng.importers.rpm.errors import (
+    YumChecksumTypeError,
+    YumMetadataError,
+    YumMetadataParseError,
+)
+from pulp2ng.importers.rpm.packages import checksum_type
+from pulp2ng.plugin import (
+    ContentValidationError,
+    DownloadRequest,
+    SyncError,
+    TaskCanceled,
+    safe_relative_path,
+)
 
 REPOMD = "repodata/repomd.xml"
 #: A mirror list bigger than this is not a mirror list (real ones are a few KiB).
@@ -114,3 +126,49 @@ def _rank(element) -> int:
             except ValueError:
                 return 0
     return 0
+
+
+def fetch_record(downloader, feed: str, record, validate: bool | None = None):
+    """Download the file a repomd record lists (primary, updateinfo, modules…) into a temp
+    file, verified by size and checksum (sha256 by the downloader, other kinds after it;
+    ``validate`` defaults to the downloader's); returns its path."""
+    href = safe_relative_path(record.location_href)
+    if href is None:
+        raise YumMetadataParseError(f"repomd.xml: {record.type} has an unsafe location "
+                                    f"{record.location_href!r}")
+    kind = checksum_type(record.checksum_type)
+    if kind is None:
+        raise YumChecksumTypeError(f'Checksum type "{record.checksum_type}" is not supported.',
+                                   checksumtype=record.checksum_type)
+    result = downloader.download_one(DownloadRequest(
+        urllib.parse.urljoin(feed, urllib.parse.quote(href)), size=record.size or None,
+        sha256=record.checksum if kind == "sha256" else None))
+    validate = downloader.validate if validate is None else validate
+    if result.ok and kind != "sha256" and validate:
+        result.error = verify(result.path, kind, record.checksum, href)
+    if not result.ok:
+        if result.path:
+            result.path.unlink(missing_ok=True)
+        if isinstance(result.error, TaskCanceled):
+            raise TaskCanceled()
+        raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
+                               feed=feed) from None
+    return result.path
+
+
+def verify(path, kind: str, expected: str, name: str):
+    """A ContentValidationError when ``path``'s ``kind`` digest is not ``expected``."""
+    actual = file_digest(path, kind)
+    if actual != (expected or "").lower():
+        return ContentValidationError(
+            f"Checksum mismatch for {name}: expected {kind} {expected}, got {actual}",
+            expected=expected, actual=actual)
+    return None
+
+
+def file_digest(path, kind: str = "sha256") -> str:
+    digest = hashlib.new(kind)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

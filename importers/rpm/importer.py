@@ -23,7 +23,6 @@ feed is resolved by :mod:`feeds`, a no-op re-sync stopped by :mod:`unchanged`, a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import urllib.parse
@@ -34,7 +33,6 @@ from pulp2ng.importers.rpm.comps import COMPS_TYPES
 from pulp2ng.importers.rpm.errors import (
     YumChecksumTypeError,
     YumDownloadError,
-    YumMetadataError,
     YumMetadataParseError,
     YumNoFeedError,
 )
@@ -206,37 +204,7 @@ def _fetch_primary(downloader, feed: str, conduit):
     if href is None:
         raise YumMetadataParseError("Could not parse repository metadata: repomd.xml lists "
                                     "no usable primary file", feed=feed)
-    kind = checksum_type(record.checksum_type)
-    if kind is None:
-        raise YumChecksumTypeError(
-            f'Checksum type "{record.checksum_type}" is not supported.',
-            checksumtype=record.checksum_type)
-    result = downloader.download_one(DownloadRequest(
-        urllib.parse.urljoin(feed, urllib.parse.quote(href)), size=record.size or None,
-        sha256=record.checksum if kind == "sha256" else None))
-    if result.ok and kind != "sha256" and downloader.validate:
-        result.error = _verify(result.path, kind, record.checksum, href)
-    if not result.ok:
-        if result.path:
-            result.path.unlink(missing_ok=True)
-        if isinstance(result.error, TaskCanceled):
-            raise TaskCanceled()
-        raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
-                               feed=feed) from None
-    return result.path
-
-
-def _verify(path, kind: str, expected: str, name: str):
-    """A ContentValidationError when ``path``'s ``kind`` digest is not ``expected``."""
-    digest = hashlib.new(kind)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != expected.lower():
-        return ContentValidationError(
-            f"Checksum mismatch for {name}: expected {kind} {expected}, "
-            f"got {digest.hexdigest()}", expected=expected, actual=digest.hexdigest())
-    return None
+    return feeds.fetch_record(downloader, feed, record)
 
 
 class Plan:
@@ -398,7 +366,7 @@ def _download(downloader, plan: Plan, progress, conduit, validate: bool,
                 entry = result.request.data
                 unit = entry["unit"]
                 if result.ok and validate and unit["checksumtype"] != "sha256":
-                    result.error = _verify(result.path, unit["checksumtype"], unit["checksum"],
+                    result.error = feeds.verify(result.path, unit["checksumtype"], unit["checksum"],
                                            unit["filename"])
                 if result.ok and _refused(screen, result, unit, progress):
                     continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 import createrepo_c as cr
 
 from pulp2ng.importers.rpm.errors import YumMetadataParseError
-from pulp2ng.importers.rpm.extras import fetch_record
+from pulp2ng.importers.rpm.feeds import fetch_record
 
 
 def fetch_filelists_other(downloader, feed: str, repomd_path, validate: bool):

@@ -12,22 +12,15 @@ createrepo_c into memory once (its parser has no per-record callback), then spoo
 
 from __future__ import annotations
 
-import hashlib
 import json
-import urllib.parse
 
 import createrepo_c as cr
 
 from pulp2ng.importers.rpm.comps import COMPS_TYPES, CompsParseError, parse_comps, units_from_comps
 from pulp2ng.importers.rpm.errata import parse_updateinfo, unit_from_record
-from pulp2ng.importers.rpm.errors import (
-    YumChecksumTypeError,
-    YumMetadataError,
-    YumMetadataParseError,
-)
-from pulp2ng.importers.rpm.packages import checksum_type
+from pulp2ng.importers.rpm.errors import YumMetadataParseError
+from pulp2ng.importers.rpm.feeds import fetch_record
 from pulp2ng.importers.rpm.types import ERRATUM, UNIT_TYPES
-from pulp2ng.plugin import DownloadRequest, TaskCanceled, safe_relative_path
 
 BATCH = 500
 KEYS = {t.id: t.unit_key for t in UNIT_TYPES}
@@ -148,32 +141,3 @@ def _read_lines(path):
             yield json.loads(line)
 
 
-def fetch_record(downloader, feed: str, record):
-    """Download the file a repomd record lists into a temp file, verified by size and
-    checksum; returns its path."""
-    href = safe_relative_path(record.location_href)
-    if href is None:
-        raise YumMetadataParseError(
-            f"repomd.xml: {record.type} has an unsafe location {record.location_href!r}")
-    kind = checksum_type(record.checksum_type)
-    if kind is None:
-        raise YumChecksumTypeError(f'Checksum type "{record.checksum_type}" is not supported.',
-                                   checksumtype=record.checksum_type)
-    result = downloader.download_one(DownloadRequest(
-        urllib.parse.urljoin(feed, urllib.parse.quote(href)), size=record.size or None,
-        sha256=record.checksum if kind == "sha256" else None))
-    if result.ok and kind != "sha256" and downloader.validate:
-        digest = hashlib.new(kind)
-        with open(result.path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != (record.checksum or "").lower():
-            result.error = f"Checksum mismatch: expected {kind} {record.checksum}"
-    if not result.ok:
-        if result.path:
-            result.path.unlink(missing_ok=True)
-        if isinstance(result.error, TaskCanceled):
-            raise TaskCanceled()
-        raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
-                               feed=feed) from None
-    return result.path

@@ -216,14 +216,17 @@ def test_search_association_fields(api, source):
 
 
 def test_units_by_type_memberships(api, source):
-    src, _ = source
+    src, files = source
     dest = new_repo(api)
     criteria = {"filters": {"unit": {"name": "file-5.iso"}}}
     [report] = api.wait_report(api.post(f"{API}/repositories/{dest}/actions/associate/", json={
         "source_repo_id": src, "criteria": criteria, "override_config": {"validate": False}}))
     assert report["state"] == "finished", report
     url = f"{API}/content/units/iso/search/"
-    query = {"criteria": {"filters": {"name": {"$in": ["file-5.iso", "file-6.iso"]}},
+    # Other tests' upstreams name files alike: the checksums pick this source's two.
+    query = {"criteria": {"filters": {"name": {"$in": ["file-5.iso", "file-6.iso"]},
+                                      "checksum": {"$in": [files["file-5.iso"][0],
+                                                           files["file-6.iso"][0]]}},
                           "sort": [["name", "ascending"]]}}
     with_repos = api.post(url, json={**query, "include_repos": True}).json()
     five, six = with_repos
