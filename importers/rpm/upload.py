@@ -13,13 +13,12 @@ rule, as for a sync: errata are shared by repositories).
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import createrepo_c as cr
 
 from pulp2ng.importers.rpm import signatures, upload_files
-from pulp2ng.importers.rpm.packages import checksum_type, unit_from_package
+from pulp2ng.importers.rpm.packages import unit_from_package
 from pulp2ng.importers.rpm.types import (
     DRPM,
     ERRATUM,
@@ -61,31 +60,15 @@ def upload_unit(repo, type_id, unit_key, metadata, file_path, conduit, config) -
 
 
 def _package(type_id, claimed: dict, file_path, conduit, config) -> dict:
-    kind = checksum_type(claimed.get("checksumtype") or "sha256")
-    if kind is None:
-        raise UploadError(f"checksumtype {claimed.get('checksumtype')!r} is not supported",
-                          unit_key=claimed)
-    temp = conduit.storage.temp_path()
-    sha256 = hashlib.sha256()
-    with open(file_path, "rb") as src, open(temp, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            sha256.update(chunk)
-            dst.write(chunk)
-    try:
+    with upload_files.staged(claimed, file_path, conduit) as (kind, temp, sha256):
         unit = _read_header(temp, kind, claimed)
         _check_claim(type_id, unit, claimed)
         try:
             refusal = signatures.Screen(config).check_file(temp, unit)
         except signatures.SignatureError as exc:
             raise UploadError(f"{unit['filename']}: {exc}", unit_key=claimed) from None
-        if refusal:
-            raise UploadError(f"{unit['filename']} is refused by the importer's signature "
-                              f"policy: {refusal['error']}", unit_key=claimed,
-                              error_code=refusal["error_code"])
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    unit["_storage_path"] = conduit.store_file(temp, type_id, sha256.hexdigest())
+        upload_files.refuse(refusal, unit, claimed)
+        unit["_storage_path"] = conduit.store_file(temp, type_id, sha256)
     conduit.save_units(type_id, [unit])
     return {"success_flag": True, "details": {},
             "summary": {f: unit[f] for f in (*PACKAGE_KEY, "filename", "signing_key")}}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+from contextlib import contextmanager
 
 import createrepo_c as cr
 
@@ -92,30 +93,43 @@ def modules_yaml(repo, type_id: str, claimed: dict, file_path, conduit) -> dict:
 
 def delta_rpm(claimed: dict, metadata: dict, file_path, conduit, config) -> dict:
     """A standard delta RPM, its unit read from the file and checked against the claim."""
+    with staged(claimed, file_path, conduit) as (kind, temp, sha256):
+        unit = _delta_unit(temp, kind, claimed, metadata)
+        refuse(signatures.Screen(config).check_key(unit), unit, claimed)
+        unit["_storage_path"] = conduit.store_file(temp, DRPM, sha256)
+    conduit.save_units(DRPM, [unit])
+    return {"success_flag": True, "details": {},
+            "summary": {f: unit[f] for f in (*DRPM_KEY, "new_package", "signing_key")}}
+
+
+@contextmanager
+def staged(claimed: dict, file_path, conduit):
+    """An uploaded package copied into a temp file while its sha256 is taken: yields
+    ``(checksum kind the client claims, temp path, sha256)``; the temp file is removed when
+    the block fails (once stored, it is gone already)."""
     kind = checksum_type(claimed.get("checksumtype") or "sha256")
     if kind is None:
         raise UploadError(f"checksumtype {claimed.get('checksumtype')!r} is not supported",
                           unit_key=claimed)
     temp = conduit.storage.temp_path()
-    sha256 = hashlib.sha256()
+    digest = hashlib.sha256()
     with open(file_path, "rb") as src, open(temp, "wb") as dst:
         while chunk := src.read(1 << 20):
-            sha256.update(chunk)
+            digest.update(chunk)
             dst.write(chunk)
     try:
-        unit = _delta_unit(temp, kind, claimed, metadata)
-        refusal = signatures.Screen(config).check_key(unit)
-        if refusal:
-            raise UploadError(f"{unit['filename']} is refused by the importer's signature "
-                              f"policy: {refusal['error']}", unit_key=claimed,
-                              error_code=refusal["error_code"])
+        yield kind, temp, digest.hexdigest()
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    unit["_storage_path"] = conduit.store_file(temp, DRPM, sha256.hexdigest())
-    conduit.save_units(DRPM, [unit])
-    return {"success_flag": True, "details": {},
-            "summary": {f: unit[f] for f in (*DRPM_KEY, "new_package", "signing_key")}}
+
+
+def refuse(refusal: dict | None, unit: dict, claimed: dict) -> None:
+    """Raise the signature policy's refusal of ``unit`` (from ``signatures.Screen``), if any."""
+    if refusal:
+        raise UploadError(f"{unit['filename']} is refused by the importer's signature "
+                          f"policy: {refusal['error']}", unit_key=claimed,
+                          error_code=refusal["error_code"])
 
 
 def _delta_unit(path, kind: str, claimed: dict, metadata: dict) -> dict:
