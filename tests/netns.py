@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -99,9 +100,11 @@ class Host:
             if proc.poll() is None:
                 os.killpg(proc.pid, sig)
 
-    def cut(self) -> None:
-        """Partition the host: its link goes down, nothing crosses either way."""
+    def cut(self) -> float:
+        """Partition the host: its link goes down, nothing crosses either way. Returns the
+        ``time.monotonic()`` of the cut."""
         _must("link", "set", self.bridge_veth, "down")
+        return time.monotonic()
 
     def restore(self) -> None:
         _must("link", "set", self.bridge_veth, "up")

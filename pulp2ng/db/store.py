@@ -286,12 +286,15 @@ def connect(settings, url: str | None = None, retry_reads: bool = True,
             "`pulp2ng db`, or set PULP2NG_DATABASE_URL"
         )
     health = DatabaseHealth()
+    # pymongo waits 20 s by default for a connect or a monitor check on a link that drops
+    # packets; a monitor check that times out interrupts the operations in flight too.
+    timeout_ms = int(1000 * settings.getfloat("database", "timeout"))
     client = pymongo.MongoClient(
         # A retry window shorter than the usual wait for a server bounds that wait too.
         url, tz_aware=True, maxPoolSize=50, connect=False,
         serverSelectionTimeoutMS=int(1000 * min(10.0, retry_window or 10.0)),
         heartbeatFrequencyMS=HEARTBEAT_FREQUENCY_MS, event_listeners=[health],
-        retryReads=retry_reads,
+        retryReads=retry_reads, connectTimeoutMS=timeout_ms,
     )
     return Store(client, settings.get("database", "name"), health, retry_window)
 

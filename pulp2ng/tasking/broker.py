@@ -68,11 +68,24 @@ def prepare_broker(settings) -> None:
 
 
 def transport_settings(settings) -> dict:
-    """Celery settings for the broker: for the MongoDB transport, ours and its intervals."""
-    if not is_mongodb(broker_url(settings)):
-        return {}
+    """Celery settings for the broker: bounded waits for Redis and RabbitMQ; for the MongoDB
+    transport, ours and its polling intervals."""
+    url = broker_url(settings)
+    timeout = settings.getfloat("broker", "timeout")
+    if url.startswith(("redis://", "rediss://")):
+        # redis-py waits forever by default on a link that drops packets: a publish would
+        # hang the API, and a worker's BRPOP would sit on a dead connection. Its health
+        # checks (kombu's too) then drop a silent connection after ``timeout`` more.
+        interval = max(1, int(timeout))
+        return {"broker_connection_timeout": timeout, "broker_transport_options": {
+            "socket_timeout": timeout, "socket_connect_timeout": timeout,
+            "health_check_interval": interval}}
+    if not is_mongodb(url):
+        return {"broker_connection_timeout": timeout}
     return {
         "broker_transport": f"{__name__}:Transport",
+        # The broker is the database here: its connections wait as long as the Store's.
+        "broker_connection_timeout": settings.getfloat("database", "timeout"),
         "broker_transport_options": {
             "polling_interval": settings.getfloat("broker", "mongodb_polling_interval"),
             "idle_polling_interval": settings.getfloat(

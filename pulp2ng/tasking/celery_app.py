@@ -12,7 +12,6 @@ def make_celery(settings) -> Celery:
     """Build the Celery app from settings; tasks carry only a task id, as JSON."""
     require_client_library(broker_url(settings))
     app = Celery("pulp2ng", broker=broker_url(settings), set_as_current=False)
-    app.conf.update(**transport_settings(settings))
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -29,14 +28,15 @@ def make_celery(settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.get("broker", "queue"),
-        # A dispatch while the broker is unreachable must fail within a couple of seconds
-        # (the API answers 503), not retry for long: three quick tries, a 2 s connect bound.
+        # A dispatch while the broker is unreachable must fail within a few seconds (the
+        # API answers 503), not retry for long: three quick tries, each bounded by
+        # ``[broker] timeout`` (broker_connection_timeout, set by transport_settings).
         task_publish_retry=True,
         task_publish_retry_policy={
             "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
         },
-        broker_connection_timeout=2,
     )
+    app.conf.update(**transport_settings(settings))
     if broker_url(settings).startswith(("amqp://", "amqps://", "pyamqp://")):
         # Publisher confirms: a message written to a connection the broker already dropped
         # raises (and is retried) instead of vanishing, so a dispatch never answers 202
