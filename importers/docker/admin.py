@@ -2,10 +2,14 @@
 
 pulp-admin's ``docker`` commands with the registry importer's selection options
 (``--upstream-name``, ``--tags``, ``--include-tags``…) and the web distributor's
-``--repo-registry-id``. Only :mod:`pulp2ng.plugin.admin` is imported (it runs client side).
+``--repo-registry-id``. ``content upload`` takes an image archive: a ``docker save`` tarball
+or an OCI image-layout archive (its tags come from the archive). Only
+:mod:`pulp2ng.plugin.admin` is imported (it runs client side).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -28,9 +32,15 @@ def _distributor(kwargs: dict) -> dict:
                                "protected": "protected"})
 
 
+def _upload_unit(file: Path, kwargs: dict) -> tuple[str, dict, dict]:
+    # The importer reads everything (manifests, blobs, tags) from the archive itself.
+    return "docker_manifest", {}, {}
+
+
 SECTION = TypeSection(
     name="docker",
-    help="Container repositories mirrored from a registry (API v2) and served as one.",
+    help="Container repositories mirrored from a registry (API v2) and served as one; "
+         "images are also uploaded as docker save or OCI image-layout archives.",
     importer_type_id="docker_importer",
     distributor_type_id="docker_distributor_web",
     distributor_id="docker_web_distributor_name_cli",  # pulp-admin's id
@@ -65,6 +75,10 @@ SECTION = TypeSection(
         bool_option("--protected", help="hide it from the anonymous registry API"),
     ),
     distributor_extra=_distributor,
+    upload_unit=_upload_unit,
+    upload_help="Each file is an image archive: a 'docker save' tarball or an OCI "
+                "image-layout archive (tar of oci-layout, index.json and blobs/); its tags "
+                "come from the archive, and nothing is stored unless all of it verifies.",
 )
 
 section = SECTION.build()

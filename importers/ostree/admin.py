@@ -76,6 +76,8 @@ SECTION = TypeSection(
                      "holds several"),
     ),
     upload_unit=_upload_unit,
+    upload_help="Each file is a tarball (plain or compressed) of an archive-mode OSTree "
+                "repository; every ref in it is imported unless --ref names one.",
 )
 
 section = SECTION.build()

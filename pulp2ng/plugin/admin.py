@@ -762,6 +762,8 @@ class TypeSection:
     #: reading everything from the file.
     upload_options: tuple = ()
     upload_unit: Callable[[Path, dict], tuple[str, dict, dict]] | None = None
+    #: What ``content upload`` takes, appended to its help (e.g. the archive formats).
+    upload_help: str = ""
 
     def build(self) -> click.Group:
         section = click.Group(self.name, help=self.help)
@@ -1065,6 +1067,8 @@ class TypeSection:
                               type=click.Path(exists=True, dir_okay=False),
                               help="a file to upload (repeatable)")(upload)
         upload = click.option("--repo-id", required=True, help="the repository")(upload)
-        return click.command("upload", help=f"Upload files into a {self.name} repository: "
-                             "chunked, resumable after an interruption (run the same command "
-                             "again), showing bytes/s.")(pass_admin(upload))
+        text = (f"Upload files into a {self.name} repository: chunked, resumable after an "
+                "interruption (run the same command again), showing bytes/s.")
+        if self.upload_help:
+            text += " " + self.upload_help
+        return click.command("upload", help=text)(pass_admin(upload))

@@ -3,12 +3,14 @@
 Each test drives the installed console script as a subprocess against the shared stack and a
 real local upstream: ``repo create`` → ``sync run`` → ``publish run`` → ``content search``
 (``--json`` compared with the API) → ``content copy`` into a second repository → ``content
-remove`` (→ ``content upload`` where the type takes uploads). iso, and rpm uploads, are covered
-by test_admin_cli.py and test_admin_sections.py.
+remove`` (→ ``content upload`` where the type takes uploads: python here, docker image archives
+and ostree repository tarballs in their own tests). iso, and rpm uploads, are covered by
+test_admin_cli.py and test_admin_sections.py.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,8 +21,9 @@ import requests
 
 from tests.conftest import FIXTURES
 from tests.integration import test_ostree
-from tests.integration.test_admin_cli import Cli
-from tests.integration.test_ostree import ARM, DEBUG, X86
+from tests.integration.test_admin_cli import Cli, error_line
+from tests.integration.test_docker_upload import docker_save, make_layout, tampered_oci, tar_dir
+from tests.integration.test_ostree import ARM, DEBUG, REFS, X86, add_commit, history
 from tests.integration.test_python import published_files
 from tests.unit.docker import conftest as docker_fixtures
 
@@ -179,6 +182,101 @@ def test_docker_sync_publish_search_copy_remove(cli, api, registry):
         assert counts(api, src) == stored  # the source is untouched
     finally:
         delete_repos(api, src, dst)
+
+
+def test_docker_upload_oci_layout_and_docker_save_archives(cli, api, tmp_path):
+    tag = f"up{uuid.uuid4().hex[:8]}"  # a tag nobody used: images nobody stored
+    layout = make_layout(tmp_path / "layout", f"{tag}=amd64", f"{tag}-multi=amd64,arm64")
+    oci, saved = f"dkr-{uuid.uuid4().hex[:8]}", f"dkr-{uuid.uuid4().hex[:8]}"
+    for repo_id in (oci, saved):
+        cli("docker", "repo", "create", "--repo-id", repo_id)
+    try:
+        usage = cli("docker", "content", "upload", "--help").stdout
+        assert "'docker save' tarball" in usage and "OCI image-layout archive" in usage
+        archive = tar_dir(layout.root, tmp_path / "oci.tar")
+        out = cli("docker", "content", "upload", "--repo-id", oci, "--file",
+                  str(archive)).stdout
+        assert re.search(r"Uploaded oci\.tar: [\d.]+ kB in [\d.]+ s", out), out
+        assert f"Import upload of repository {oci}: finished" in out, out
+        manifests = {layout.tags[tag], *layout.children(layout.tags[f"{tag}-multi"]).values()}
+        found = searched(cli, "docker", oci)
+        assert by_unit(found) == by_unit(api_units(api, oci, "docker_manifest"))
+        assert {a["metadata"]["digest"] for a in found} == manifests
+        assert {a["metadata"]["media_type"] for a in found} == {
+            "application/vnd.oci.image.manifest.v1+json"}
+        human = cli("docker", "content", "search", "--repo-id", oci).stdout
+        assert all(digest[:19] in human for digest in manifests), human
+        assert [a["metadata"]["digest"] for a in api_units(api, oci, "docker_manifest_list")
+                ] == [layout.tags[f"{tag}-multi"]]
+        published(cli, "docker", oci)
+        tags = requests.get(f"{api.base}/v2/{oci}/tags/list", timeout=30).json()
+        assert tags == {"name": oci, "tags": sorted([tag, f"{tag}-multi"])}
+
+        # docker save's archive of one tag, under --json: the final task reports.
+        finals = cli.json("docker", "content", "upload", "--repo-id", saved, "-f",
+                          str(docker_save(layout, tag, tmp_path / "saved.tar")))
+        assert [t["state"] for t in finals] == ["finished"]
+        assert finals[0] == api.task(finals[0]["task_id"])
+        assert finals[0]["result"]["summary"]["format"] == "docker-save"
+        [unit] = searched(cli, "docker", saved)
+        assert unit["metadata"]["media_type"] == \
+            "application/vnd.docker.distribution.manifest.v2+json"
+        assert [(a["metadata"]["name"], a["metadata"]["manifest_digest"]) for a in
+                api_units(api, saved, "docker_tag")] == [(tag, unit["metadata"]["digest"])]
+
+        # A corrupt archive (a flipped byte in a layer; not a tar at all): one error line,
+        # a non-zero exit, nothing stored and no resume point left behind.
+        garbage = tmp_path / "garbage.tar"
+        garbage.write_bytes(b"this is not an image archive\n" * 100)
+        for bad, reason in ((tampered_oci(layout, tmp_path, tag)[0], "does not match its "
+                             "digest"), (garbage, "")):
+            done = cli("docker", "content", "upload", "--repo-id", saved, "--file", str(bad),
+                       ok=False)
+            line = error_line(done)
+            assert done.returncode == 1 and "PLP0047" in line and reason in line, line
+            assert f"Import upload of repository {saved}: error" in done.stdout
+        assert counts(api, saved) == {"docker_manifest": 1, "docker_tag": 1, "docker_blob": 3}
+        state = cli.home / "pulp2ng" / "uploads.json"
+        assert json.loads(state.read_text()) == {}
+    finally:
+        delete_repos(api, oci, saved)
+
+
+def test_ostree_upload_tarball_then_append_to_a_ref(cli, api, upstream, tmp_path):
+    up, heads = upstream
+    repo_id = f"ostree-{uuid.uuid4().hex[:8]}"
+    cli("ostree", "repo", "create", "--repo-id", repo_id)
+    try:
+        tarball = tmp_path / "repo.tar.gz"
+        tarball.write_bytes(test_ostree._tar(up))
+        out = cli("ostree", "content", "upload", "--repo-id", repo_id, "--file", str(tarball),
+                  "--repository-name", "repo").stdout
+        assert f"Import upload of repository {repo_id}: finished" in out, out
+        found = searched(cli, "ostree", repo_id)
+        assert by_unit(found) == by_unit(api_units(api, repo_id, "ostree"))
+        assert sorted((a["metadata"]["branch"], a["metadata"]["commit"]) for a in found) == \
+            sorted((ref, commit) for ref in REFS for commit in history(up, heads[ref]))
+        human = cli("ostree", "content", "search", "--repo-id", repo_id, "--str-eq",
+                    f"branch={ARM}").stdout
+        assert ARM in human and heads[ARM] in human and heads[X86] not in human
+
+        # --ref: only the commits that extend that ref, from a tarball of the grown upstream.
+        new_head = add_commit(up, X86, 7)
+        tarball.write_bytes(test_ostree._tar(up))
+        finals = cli.json("ostree", "content", "upload", "--repo-id", repo_id, "--file",
+                          str(tarball), "--ref", X86)
+        assert [t["state"] for t in finals] == ["finished"]
+        assert [(a["metadata"]["branch"], a["metadata"]["commit"]) for a in searched(
+            cli, "ostree", repo_id, "--str-eq", f"commit={new_head}")] == [(X86, new_head)]
+        assert len(searched(cli, "ostree", repo_id)) == len(found) + 1
+        assert new_head in cli("ostree", "content", "search", "--repo-id", repo_id).stdout
+
+        refused = cli("ostree", "content", "upload", "--repo-id", repo_id, "--file",
+                      str(tarball), "--ref", "fixture/none", ok=False)
+        assert "fixture/none" in error_line(refused)
+        assert len(searched(cli, "ostree", repo_id)) == len(found) + 1
+    finally:
+        delete_repos(api, repo_id)
 
 
 def test_ostree_sync_publish_search_copy_remove(cli, api, serve, upstream):

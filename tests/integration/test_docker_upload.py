@@ -30,11 +30,23 @@ def tar_dir(src, dest):
     return dest
 
 
+def make_layout(out, *tags: str) -> Layout:
+    """An OCI image layout built by make_oci_images.py: its default tags (v1, v2, latest,
+    multi), or ``tags`` (``TAG=ARCH[,ARCH…]``; a tag nobody used gives images nobody stored)."""
+    run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(out), "--media-types", "oci",
+         *[a for tag in tags for a in ("--tag", tag)]])
+    return Layout(out)
+
+
+def docker_save(layout: Layout, tag: str, archive, name: str = "fixtures/saved"):
+    """``docker save``'s archive of one tag of ``layout`` (written by skopeo)."""
+    skopeo("copy", f"oci:{layout.root}:{tag}", f"docker-archive:{archive}:{name}:{tag}")
+    return archive
+
+
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
-    out = tmp_path_factory.mktemp("upload") / "layout"
-    run([sys.executable, str(FIXTURES / "make_oci_images.py"), str(out), "--media-types", "oci"])
-    return Layout(out)
+    return make_layout(tmp_path_factory.mktemp("upload") / "layout")
 
 
 def new_repo(api):
@@ -94,8 +106,7 @@ def test_upload_oci_layout_then_pull(api, layout, tmp_path):
 
 
 def test_upload_docker_save_then_pull(api, layout, tmp_path):
-    archive = tmp_path / "saved.tar"
-    skopeo("copy", f"oci:{layout.root}:v2", f"docker-archive:{archive}:fixtures/saved:v2")
+    archive = docker_save(layout, "v2", tmp_path / "saved.tar")
     with tarfile.open(archive) as tar:
         entry = json.loads(tar.extractfile("manifest.json").read())[0]
         files = {name: tar.extractfile(name).read() for name in entry["Layers"]}
@@ -120,10 +131,12 @@ def test_upload_docker_save_then_pull(api, layout, tmp_path):
     assert sha((out / config[7:]).read_bytes()) == config
 
 
-def _tampered_oci(layout, tmp_path):
+def tampered_oci(layout, tmp_path, tag="v1"):
+    """An archive of ``layout`` with one byte of ``tag``'s last blob flipped, and that
+    blob's new digest."""
     copy = tmp_path / "tampered-layout"
     shutil.copytree(layout.root, copy)
-    blob = copy / "blobs" / "sha256" / layout.image_blobs(layout.tags["v1"])[-1][7:]
+    blob = copy / "blobs" / "sha256" / layout.image_blobs(layout.tags[tag])[-1][7:]
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
@@ -146,10 +159,9 @@ def _hostile(tmp_path, name, kind=tarfile.REGTYPE, linkname=""):
 
 def test_tampered_and_hostile_archives_rejected(api, stack, layout, tmp_path):
     repo_id = new_repo(api)
-    tampered, bad_digest = _tampered_oci(layout, tmp_path)
+    tampered, bad_digest = tampered_oci(layout, tmp_path)
     cases = [(tampered, "does not match its digest")]
-    saved = tmp_path / "saved.tar"
-    skopeo("copy", f"oci:{layout.root}:v1", f"docker-archive:{saved}:x/y:v1")
+    saved = docker_save(layout, "v1", tmp_path / "saved.tar", "x/y")
     with tarfile.open(saved) as src, tarfile.open(tmp_path / "bad-save.tar", "w") as dst:
         layer = json.loads(src.extractfile("manifest.json").read())[0]["Layers"][-1]
         for info in src.getmembers():
