@@ -20,7 +20,8 @@ def send_job(platform, name: str, kwargs: dict, countdown: float = 0) -> bool:
     """Queue internal job ``name``; False (logged) when the broker did not take it."""
     try:
         platform.celery.send_task(CELERY_NAME, args=[name, kwargs],
-                                  countdown=countdown or None)
+                                  countdown=countdown or None,
+                                  confirm_timeout=platform.settings.getfloat("broker", "timeout"))
         return True
     except Exception:
         log.exception("could not queue internal job %s", name)

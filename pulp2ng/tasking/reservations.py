@@ -103,7 +103,10 @@ def _send_retrying(platform, task_id: str) -> None:
     deadline, delay = None, 0.2
     while True:
         try:
-            platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id)
+            # confirm_timeout: RabbitMQ's publisher confirm behind a cut link waits forever.
+            platform.celery.send_task("pulp2ng.execute", args=[task_id], task_id=task_id,
+                                      confirm_timeout=platform.settings.getfloat(
+                                          "broker", "timeout"))
             return
         except BrokerOperationalError as exc:
             moment = time.monotonic()
