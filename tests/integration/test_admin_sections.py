@@ -294,3 +294,28 @@ def test_a_long_sync_shows_live_progress_on_a_terminal(cli, api, serve, tmp_path
     finally:
         api.delete(f"{API}/repositories/{repo_id}/")
 
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_ctrl_c_during_a_sync_asks_whether_to_cancel_its_task(cli, api, serve, tmp_path,
+                                                              answer):
+    repo_id = slow_iso_repo(cli, serve, tmp_path, count=8, max_speed=150_000)  # ~7 s
+    try:
+        code, screen = run_in_pty(
+            [ADMIN, "iso", "sync", "run", "--repo-id", repo_id], terminal_env(cli),
+            replies=[(r"[1-7]/8 isos", b"\x03"),  # once it is under way: Ctrl-C
+                     (r"Cancel task \S+\? \[y/N\]: ", f"{answer}\n".encode())])
+        text = plain(screen)
+        assert code == 130, text
+        task_id = re.search(r"Cancel task (\S+)\?", text).group(1)
+        assert f"Sync of repository {repo_id}" not in text  # stopped following before the end
+        if answer == "y":
+            assert f"Error: task {task_id} canceled" in text
+            assert api.wait_task(task_id, timeout=30)["state"] == "canceled"
+            assert len(unit_names(api, repo_id)) < 8
+        else:
+            assert f"Error: stopped following; task {task_id} goes on in the background" in text
+            assert api.wait_task(task_id, timeout=60)["state"] == "finished"
+            assert len(unit_names(api, repo_id)) == 8
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
+
