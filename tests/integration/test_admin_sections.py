@@ -319,3 +319,24 @@ def test_ctrl_c_during_a_sync_asks_whether_to_cancel_its_task(cli, api, serve, t
     finally:
         api.delete(f"{API}/repositories/{repo_id}/")
 
+
+def test_an_upload_on_a_terminal_shows_its_transfer_speed(cli, api, tmp_path):
+    repo_id = f"iso-{uuid.uuid4().hex[:8]}"
+    cli("iso", "repo", "create", "--repo-id", repo_id)
+    try:
+        file = tmp_path / f"big-{uuid.uuid4().hex[:6]}.iso"
+        file.write_bytes(os.urandom(4 * 1024 * 1024))
+        code, screen = run_in_pty([ADMIN, "iso", "content", "upload", "--repo-id", repo_id,
+                                   "--file", str(file), "--chunk-size", str(256 * 1024)],
+                                  terminal_env(cli))
+        text = plain(screen)
+        assert code == 0, text
+        # The bar's line: the file, the bar, bytes of the total, then rich's transfer speed.
+        bars = re.findall(rf"{file.name} +━+ +([\d.]+)/4\.2 MB +([\d.]+ [kMG]?B/s)", text)
+        assert bars and bars[-1][0] == "4.2", text
+        assert re.search(rf"Uploaded {file.name}: 4\.2 MB in [\d.]+ s \([\d.]+ [kMG]?B/s\)\.",
+                         text), text
+        assert f"Import upload of repository {repo_id}: finished" in text
+        assert unit_names(api, repo_id) == [file.name]
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
