@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -83,6 +84,42 @@ def test_help_reads_well(cli):
                    "--max-downloads", "--basic-auth-username", "--basic-auth-password"):
         assert option in create_help
     assert cli("iso").stdout.startswith("Usage: pulp2ng-admin iso")  # a bare group: its help
+
+
+def complete(cli: Cli, words: str, cword: int) -> list[str]:
+    """What click's bash completion offers for ``words`` (the shell's COMP_WORDS, joined)."""
+    done = subprocess.run([ADMIN], env={**cli.env, "COMP_WORDS": words, "COMP_CWORD": str(cword),
+                                        "_PULP2NG_ADMIN_COMPLETE": "bash_complete"},
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_shell_completion_through_click(tmp_path):
+    """No server is asked: completion reads the command tree, sections included."""
+    cli = Cli(tmp_path / "config", f"http://127.0.0.1:{free_port()}")
+    source = subprocess.run([ADMIN], env={**cli.env, "_PULP2NG_ADMIN_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "_pulp2ng_admin_completion()" in source
+    assert "complete -o nosort -F _pulp2ng_admin_completion pulp2ng-admin" in source
+
+    assert complete(cli, "pulp2ng-admin is", 1) == ["plain,iso"]
+    assert complete(cli, "pulp2ng-admin ta", 1) == ["plain,tasks"]
+    assert complete(cli, "pulp2ng-admin iso ", 2) == [
+        "plain,content", "plain,publish", "plain,repo", "plain,sync"]
+    assert complete(cli, "pulp2ng-admin rpm content u", 3) == ["plain,upload"]
+    assert "plain,--repo-id" in complete(cli, "pulp2ng-admin iso sync run --", 4)
+
+    # The README's line, run by bash: the function it defines fills COMPREPLY.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = re.search(r'`(eval "\$\(_PULP2NG_ADMIN_COMPLETE=bash_source pulp2ng-admin\)")`',
+                     readme).group(1)
+    shell = (f"{line}\nCOMP_WORDS=(pulp2ng-admin docker sync r); COMP_CWORD=3\n"
+             "_pulp2ng_admin_completion pulp2ng-admin\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    env = {**cli.env, "PATH": f"{Path(ADMIN).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.split() == ["run"], (done.stdout, done.stderr)
 
 
 def test_iso_create_list_sync_publish_search_and_delete(cli, api, iso_upstream):

@@ -3,6 +3,7 @@ upload) and the docker, ostree and rpm sections, driven as a subprocess against 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import pty
 import re
 import select
 import subprocess
+import termios
 import time
 import uuid
 
@@ -209,12 +211,21 @@ def test_rpm_upload_search_copy(cli, api, rpm_upstream):
             api.delete(f"{API}/repositories/{repo_id}/")
 
 
-def run_in_pty(argv, env, timeout=120) -> tuple[int, str]:
-    """Run ``argv`` with a pseudo-terminal as its stdin/stdout/stderr: what an admin sees."""
+def _take_terminal():
+    """In the child, before exec: the pty (its stdin) becomes the controlling terminal of a
+    new session, so ^C written to the master reaches it as SIGINT, as at a real terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_in_pty(argv, env, timeout=120, replies=()) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its controlling terminal and stdin/stdout/stderr:
+    what an admin sees. ``replies`` are ``(regex, bytes)`` pairs typed in order: each once the
+    output after the previous reply's match matches its regex (``b"\\x03"`` is Ctrl-C)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            close_fds=True)
+                            close_fds=True, start_new_session=True, preexec_fn=_take_terminal)
     os.close(slave)
+    pending, seen = list(replies), 0
     chunks, deadline = [], time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -227,25 +238,48 @@ def run_in_pty(argv, env, timeout=120) -> tuple[int, str]:
                 if not data:
                     break
                 chunks.append(data)
+                screen = b"".join(chunks).decode("utf-8", "replace")
+                if pending and (found := re.search(pending[0][0], screen[seen:])):
+                    seen += found.end()
+                    os.write(master, pending.pop(0)[1])
             elif proc.poll() is not None:
                 break
         else:
             proc.kill()
-            raise AssertionError("the command did not end in time")
+            raise AssertionError("the command did not end in time: "
+                                 + b"".join(chunks).decode("utf-8", "replace")[-2000:])
     finally:
         os.close(master)
-    return proc.wait(10), b"".join(chunks).decode("utf-8", "replace")
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert not pending, f"never saw {pending[0][0]!r} to answer: {screen[-2000:]}"
+    return proc.wait(10), screen
 
 
-def test_a_long_sync_shows_live_progress_on_a_terminal(cli, api, serve, tmp_path):
-    unique_upstream(tmp_path / "up", count=8, size=128 * 1024)
+def plain(screen: str) -> str:
+    """A terminal's output without its escape sequences (colours, cursor moves)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+
+
+def terminal_env(cli) -> dict:
+    return {**cli.env, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
+
+
+def slow_iso_repo(cli, serve, tmp_path, count=8, max_speed=300_000) -> str:
+    """An iso repository whose sync downloads ``count`` files of 128 KiB one at a time at
+    ``max_speed`` bytes/s (8 at 300 000: ~3.5 s); the caller deletes it."""
+    unique_upstream(tmp_path / "up", count=count, size=128 * 1024)
     feed, _ = serve(tmp_path / "up")
     repo_id = f"iso-{uuid.uuid4().hex[:8]}"
     cli("iso", "repo", "create", "--repo-id", repo_id, "--feed", feed,
-        "--max-downloads", "1", "--max-speed", "300000")  # ~3.5 s of downloading
+        "--max-downloads", "1", "--max-speed", str(max_speed))
+    return repo_id
+
+
+def test_a_long_sync_shows_live_progress_on_a_terminal(cli, api, serve, tmp_path):
+    repo_id = slow_iso_repo(cli, serve, tmp_path)
     try:
-        env = {**cli.env, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
-        code, screen = run_in_pty([ADMIN, "iso", "sync", "run", "--repo-id", repo_id], env)
+        code, screen = run_in_pty([ADMIN, "iso", "sync", "run", "--repo-id", repo_id],
+                                  terminal_env(cli))
         assert code == 0, screen
         assert "\x1b[" in screen  # redrawn in place (cursor moves), not printed line by line
         assert "━" in screen  # the bar
@@ -254,8 +288,55 @@ def test_a_long_sync_shows_live_progress_on_a_terminal(cli, api, serve, tmp_path
         percents = {int(p) for p in re.findall(r"(\d{1,3})%", screen)}
         assert len(percents) >= 3 and 100 in percents and min(percents) < 100, percents
         assert re.search(r"\d+(\.\d)? kB/1\.0 MB", screen)  # bytes of the total
-        plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
-        assert f"Sync of repository {repo_id}: finished (added 8, removed 0" in plain
-        assert f"Publish of repository {repo_id}: finished" in plain
+        text = plain(screen)
+        assert f"Sync of repository {repo_id}: finished (added 8, removed 0" in text
+        assert f"Publish of repository {repo_id}: finished" in text
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_ctrl_c_during_a_sync_asks_whether_to_cancel_its_task(cli, api, serve, tmp_path,
+                                                              answer):
+    repo_id = slow_iso_repo(cli, serve, tmp_path, count=8, max_speed=150_000)  # ~7 s
+    try:
+        code, screen = run_in_pty(
+            [ADMIN, "iso", "sync", "run", "--repo-id", repo_id], terminal_env(cli),
+            replies=[(r"[1-7]/8 isos", b"\x03"),  # once it is under way: Ctrl-C
+                     (r"Cancel task \S+\? \[y/N\]: ", f"{answer}\n".encode())])
+        text = plain(screen)
+        assert code == 130, text
+        task_id = re.search(r"Cancel task (\S+)\?", text).group(1)
+        assert f"Sync of repository {repo_id}" not in text  # stopped following before the end
+        if answer == "y":
+            assert f"Error: task {task_id} canceled" in text
+            assert api.wait_task(task_id, timeout=30)["state"] == "canceled"
+            assert len(unit_names(api, repo_id)) < 8
+        else:
+            assert f"Error: stopped following; task {task_id} goes on in the background" in text
+            assert api.wait_task(task_id, timeout=60)["state"] == "finished"
+            assert len(unit_names(api, repo_id)) == 8
+    finally:
+        api.delete(f"{API}/repositories/{repo_id}/")
+
+
+def test_an_upload_on_a_terminal_shows_its_transfer_speed(cli, api, tmp_path):
+    repo_id = f"iso-{uuid.uuid4().hex[:8]}"
+    cli("iso", "repo", "create", "--repo-id", repo_id)
+    try:
+        file = tmp_path / f"big-{uuid.uuid4().hex[:6]}.iso"
+        file.write_bytes(os.urandom(4 * 1024 * 1024))
+        code, screen = run_in_pty([ADMIN, "iso", "content", "upload", "--repo-id", repo_id,
+                                   "--file", str(file), "--chunk-size", str(256 * 1024)],
+                                  terminal_env(cli))
+        text = plain(screen)
+        assert code == 0, text
+        # The bar's line: the file, the bar, bytes of the total, then rich's transfer speed.
+        bars = re.findall(rf"{file.name} +━+ +([\d.]+)/4\.2 MB +([\d.]+ [kMG]?B/s)", text)
+        assert bars and bars[-1][0] == "4.2", text
+        assert re.search(rf"Uploaded {file.name}: 4\.2 MB in [\d.]+ s \([\d.]+ [kMG]?B/s\)\.",
+                         text), text
+        assert f"Import upload of repository {repo_id}: finished" in text
+        assert unit_names(api, repo_id) == [file.name]
     finally:
         api.delete(f"{API}/repositories/{repo_id}/")
