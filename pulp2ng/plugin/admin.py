@@ -727,6 +727,22 @@ def forget_upload(admin: Admin, file: Path, upload_id: str) -> None:
 # -- a content type's section -----------------------------------------------------------------
 
 
+#: Fields that name a unit, shown first for a type without a layout of its own.
+_NAMING = ("id", "name", "version", "release", "arch", "title", "type", "filename", "digest")
+
+
+def _generic_columns(units: list, most: int = 5) -> list[tuple[str, str]]:
+    """Columns for a unit type a section has no layout for: its naming fields, then others."""
+    keys: list[str] = []
+    for unit in units[:20]:
+        for key, value in (unit.get("metadata") or {}).items():
+            if (key not in keys and not key.startswith("_")
+                    and isinstance(value, (str, int, float))):
+                keys.append(key)
+    keys.sort(key=lambda k: _NAMING.index(k) if k in _NAMING else len(_NAMING))
+    return [(key.replace("_", " ").capitalize(), key) for key in keys[:most]]
+
+
 @dataclass
 class TypeSection:
     """The pulp-admin shape of a content type's section, built into a ``click`` group.
@@ -920,14 +936,15 @@ class TypeSection:
         return run
 
     def _search(self):
-        @click.command("search", help=f"The {self.unit_type} units in a repository; the "
-                       f"criteria apply to the units' fields.")
+        @click.command("search", help=f"The {self.name} units of one type in a repository; "
+                       f"the criteria apply to the units' fields.")
         @click.option("--repo-id", required=True, help="the repository")
+        @self._type_option()
         @criteria_options
         @pass_admin
-        def search(admin: Admin, repo_id, **kwargs):
+        def search(admin: Admin, repo_id, type_id, **kwargs):
             crit = criteria(kwargs)
-            body_criteria: dict = {"type_ids": [self.unit_type],
+            body_criteria: dict = {"type_ids": [type_id],
                                    "filters": {"unit": crit.pop("filters")}}
             if "sort" in crit:
                 body_criteria["sort"] = {"unit": crit.pop("sort")}
@@ -936,11 +953,11 @@ class TypeSection:
             body_criteria.update(crit)
             body = admin.client.post(f"/repositories/{repo_id}/search/units/",
                                      json={"criteria": body_criteria})
-            headers = [h for h, _ in self.unit_columns]
+            columns = self.unit_columns if type_id == self.unit_type else _generic_columns(body)
             admin.output(body, lambda b: table(
-                admin, headers, ([(a.get("metadata") or {}).get(key) for _, key in
-                                  self.unit_columns] for a in b),
-                empty=f"No {self.unit_type} units."))
+                admin, [h for h, _ in columns],
+                ([(a.get("metadata") or {}).get(key) for _, key in columns] for a in b),
+                empty=f"No {type_id} units."))
 
         return search
 
@@ -986,8 +1003,9 @@ class TypeSection:
 
     def _type_option(self):
         types = self.unit_types or (self.unit_type,)
-        return click.option("--type", "type_id", type=click.Choice(types), default=types[0],
-                            show_default=True, help="the unit type the criteria select")
+        return click.option("--type", "type_id", type=click.Choice(types),
+                            default=self.unit_type, show_default=True,
+                            help="the unit type the criteria select")
 
     def _unit_criteria(self, type_id: str, kwargs: dict) -> dict:
         crit = criteria(kwargs)

@@ -206,6 +206,18 @@ def test_rpm_upload_search_copy(cli, api, rpm_upstream):
             "rpm", "content", "search", "--repo-id", dst)] == [package.name]
         publish = cli("rpm", "publish", "run", "--repo-id", dst).stdout
         assert f"Publish of repository {dst}: finished" in publish
+
+        # Another of the section's types: --type selects it, and its table has its fields.
+        source = next(p for p in sorted(rpm_upstream["path"].rglob("*.src.rpm")))
+        cli("rpm", "content", "upload", "--repo-id", src, "--file", str(source))
+        srpms = cli.json("rpm", "content", "search", "--repo-id", src, "--type", "srpm")
+        assert [a["metadata"]["filename"] for a in srpms] == [source.name]
+        assert [a["metadata"]["filename"] for a in cli.json(
+            "rpm", "content", "search", "--repo-id", src)] == [package.name]
+        human = cli("rpm", "content", "search", "--repo-id", src, "--type", "srpm").stdout
+        assert srpms[0]["metadata"]["name"] in human and "Name" in human
+        assert "No erratum units." in cli("rpm", "content", "search", "--repo-id", src,
+                                          "--type", "erratum").stdout
     finally:
         for repo_id in (src, dst):
             api.delete(f"{API}/repositories/{repo_id}/")
