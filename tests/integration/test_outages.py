@@ -104,22 +104,28 @@ def test_database_outage_answers_fast_and_recovers(tmp_path):
         db.stop()
 
 
-def test_broker_outage_dispatch_answers_503_and_leaves_nothing(make_stack, database):
+def broker_behind_proxy(make_stack, proxy, count: int):
+    """A one-worker stack whose broker is the machine's RabbitMQ behind ``proxy``, and
+    ``count`` new repositories; the first is deleted through a task, so the API holds a
+    pooled broker connection when the test cuts the link."""
     require_rabbitmq()
+    stack = make_stack(workers=1, broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+    api = stack.api
+    repos = [f"repo-{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    for repo in repos:
+        assert api.post(f"{V2}/repositories/", json={"id": repo}).status_code == 201
+    reports = api.wait_report(api.delete(f"{V2}/repositories/{repos[0]}/"))
+    assert reports[0]["state"] == "finished"
+    return stack, repos[1:]
+
+
+def test_broker_outage_dispatch_answers_503_and_leaves_nothing(make_stack, database):
     proxy = TcpProxy("127.0.0.1", 5672).start()
     try:
-        stack = make_stack(workers=1,
-                           broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+        stack, repos = broker_behind_proxy(make_stack, proxy, 3)
         api = stack.api
-        repos = [f"repo-{uuid.uuid4().hex[:8]}" for _ in range(3)]
-        for repo in repos:
-            assert api.post(f"{V2}/repositories/", json={"id": repo}).status_code == 201
-        # A dispatch first, so the API holds a pooled broker connection that the cut drops.
-        reports = api.wait_report(api.delete(f"{V2}/repositories/{repos[0]}/"))
-        assert reports[0]["state"] == "finished"
-
         proxy.cut()
-        for repo in repos[1:]:
+        for repo in repos:
             elapsed, response = timed(api, "DELETE", f"{V2}/repositories/{repo}/")
             assert response.status_code == 503, response.text
             assert_unavailable_or_normal(elapsed, response, service="broker")
@@ -129,7 +135,7 @@ def test_broker_outage_dispatch_answers_503_and_leaves_nothing(make_stack, datab
         assert db.reserved_resources.count_documents({}) == 0
 
         proxy.resume()
-        for repo in repos[1:]:
+        for repo in repos:
             reports = api.wait_report(api.delete(f"{V2}/repositories/{repo}/"), timeout=90)
             assert reports[0]["state"] == "finished", reports
     finally:
@@ -139,32 +145,23 @@ def test_broker_outage_dispatch_answers_503_and_leaves_nothing(make_stack, datab
 def test_a_silent_broker_link_answers_503_within_a_bounded_time(make_stack, database):
     """A cut link drops packets without a reset: the publisher confirm and the reconnects are
     bounded by ``[broker] timeout`` (3 s), three tries in all, and nothing is left queued."""
-    require_rabbitmq()
     proxy = TcpProxy("127.0.0.1", 5672).start()
     try:
-        stack = make_stack(workers=1,
-                           broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+        stack, (repo,) = broker_behind_proxy(make_stack, proxy, 2)
         api = stack.api
-        repos = [f"repo-{uuid.uuid4().hex[:8]}" for _ in range(2)]
-        for repo in repos:
-            assert api.post(f"{V2}/repositories/", json={"id": repo}).status_code == 201
-        reports = api.wait_report(api.delete(f"{V2}/repositories/{repos[0]}/"))
-        assert reports[0]["state"] == "finished"  # the API now holds a pooled connection
-
         proxy.stall()
-        elapsed, response = timed(api, "DELETE", f"{V2}/repositories/{repos[1]}/")
+        elapsed, response = timed(api, "DELETE", f"{V2}/repositories/{repo}/")
         print(f"[outages] a dispatch behind a silent broker link answered "
               f"{response.status_code} after {elapsed:.1f} s")
         assert response.status_code == 503, response.text
         assert response.json()["error"]["data"]["service"] == "broker"
         assert elapsed < 20, elapsed
         db = pymongo.MongoClient(database)[stack.name]
-        assert db.task_status.count_documents(
-            {"tags": f"pulp:repository:{repos[1]}"}) == 0
+        assert db.task_status.count_documents({"tags": f"pulp:repository:{repo}"}) == 0
         assert db.reserved_resources.count_documents({}) == 0
 
         proxy.resume()
-        reports = api.wait_report(api.delete(f"{V2}/repositories/{repos[1]}/"), timeout=90)
+        reports = api.wait_report(api.delete(f"{V2}/repositories/{repo}/"), timeout=90)
         assert reports[0]["state"] == "finished", reports
     finally:
         proxy.stop()
