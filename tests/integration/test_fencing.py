@@ -222,7 +222,9 @@ def test_paused_worker_writes_nothing_after_its_task_was_failed(make_stack):
     units = api.post(f"{API}/repositories/{repo_id}/search/units/",
                      json={"criteria": {}}).json()
     assert sorted(u["metadata"]["name"] for u in units) == ["new-0", "new-1"]
-    assert b"writes are refused" in log.read_bytes()
+    # Refused at its first write, or at its start when the pause came before it took its
+    # lease (both seen under load): either way it ended by the fence, writing nothing.
+    assert b"ended without writing" in log.read_bytes()
     assert api.get(f"{API}/repositories/{repo_id}/").json()["content_unit_counts"] == {
         "harness_unit": 2}
     assert api.task(old)["state"] == "error"  # not overwritten by the late run
