@@ -13,6 +13,7 @@ import time
 from queue import Empty
 
 import pymongo
+from celery.worker import state as worker_state
 from kombu.transport import mongodb
 from pymongo.errors import CollectionInvalid
 
@@ -118,7 +119,7 @@ class Transport(mongodb.Transport):
                 self.cycle.get(self._deliver, timeout=timeout)
             except Empty:
                 now = time.monotonic()
-                if timeout is not None and now - started >= timeout:
+                if (timeout is not None and now - started >= timeout) or _stopping():
                     raise socket.timeout()
                 pause = self.pause(now)
                 if timeout is not None:
@@ -127,3 +128,10 @@ class Transport(mongodb.Transport):
             else:
                 self._last_message = time.monotonic()
                 return
+
+
+def _stopping() -> bool:
+    """True once the worker was asked to stop: Celery checks that only between two
+    ``drain_events`` calls (2 s each), so an idle worker would take that long to begin."""
+    return any(flag is not None and flag is not False
+               for flag in (worker_state.should_stop, worker_state.should_terminate))
