@@ -36,7 +36,7 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataError,
     YumMetadataParseError,
 )
-from pulp2ng.importers.rpm.feeds import fetch_record, file_digest, verify
+from pulp2ng.importers.rpm.feeds import fetch_record, file_digest, spool_listed, verify
 from pulp2ng.importers.rpm.modules import ModulesParseError, read_modules
 from pulp2ng.importers.rpm.packages import checksum_type
 from pulp2ng.importers.rpm.treeinfo import TREEINFO_NAMES, TreeinfoError, read_treeinfo
@@ -214,37 +214,14 @@ class ExtraContent:
         return count
 
     def _download_deltas(self, downloader, spool, details: dict) -> None:
-        def requests():
-            with open(spool) as lines:
-                for line in lines:
-                    entry = json.loads(line)
-                    unit = entry["unit"]
-                    sha256 = unit["checksum"] if unit["checksumtype"] == "sha256" else None
-                    yield DownloadRequest(entry["url"], sha256=sha256, size=unit["size"],
-                                          data=unit)
+        def done(unit):
+            details["drpm_done"] += 1
+            self.conduit.set_progress(self.report)
 
-        errors = []
-        with open(self.drpm_spool, "w") as out:
+        with open(spool) as listed, open(self.drpm_spool, "w") as out:
             self.drpm_fetched = True
-            for result in downloader.download(requests()):
-                unit = result.request.data
-                if result.ok and self.validate and unit["checksumtype"] != "sha256":
-                    result.error = verify(result.path, unit["checksumtype"], unit["checksum"],
-                                          unit["filename"])
-                if result.ok and self._refused(result.path, unit):
-                    result.path.unlink(missing_ok=True)
-                    continue
-                if result.ok:
-                    out.write(json.dumps({"unit": unit, "path": str(result.path),
-                                          "sha256": result.sha256}) + "\n")
-                    details["drpm_done"] += 1
-                    self.conduit.set_progress(self.report)
-                    continue
-                if result.path:
-                    result.path.unlink(missing_ok=True)
-                if isinstance(result.error, TaskCanceled):
-                    raise TaskCanceled()
-                errors.append({"name": unit["filename"], "error": str(result.error)})
+            errors = spool_listed(downloader, map(json.loads, listed), out, self.validate,
+                                  lambda result, unit: self._refused(result.path, unit), done)
         if errors:
             raise YumDownloadError(
                 f"{len(errors)} delta RPM(s) failed to download or verify; first: "

@@ -13,6 +13,7 @@ must not make the worker read its own disk).
 from __future__ import annotations
 
 import hashlib
+import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -154,6 +155,48 @@ def fetch_record(downloader, feed: str, record, validate: bool | None = None):
         raise YumMetadataError(f"Error retrieving metadata: {href}: {result.error}",
                                feed=feed) from None
     return result.path
+
+
+def spool_listed(downloader, entries, out, validate: bool, refused, done,
+                 failed=None) -> list[dict]:
+    """Download the files that repository metadata lists (packages, delta RPMs).
+
+    ``entries`` are ``{"unit", "url", ...}``; a checksum other than sha256 is verified after
+    the download when ``validate``. ``refused(result, unit)`` applies the signature policy: True
+    drops the file; it may also set ``result.error``. Each file kept is appended to the spool
+    ``out`` as its entry plus ``path`` and ``sha256``, then ``done(unit)``. Returns the
+    failures as ``{name, error}`` (their files removed), each also passed to ``failed`` as it
+    happens; a cancel raises TaskCanceled."""
+    def requests():
+        for entry in entries:
+            unit = entry["unit"]
+            sha256 = unit["checksum"] if unit["checksumtype"] == "sha256" else None
+            yield DownloadRequest(entry["url"], sha256=sha256, size=unit["size"], data=entry)
+
+    errors = []
+    for result in downloader.download(requests()):
+        entry = result.request.data
+        unit = entry["unit"]
+        if result.ok and validate and unit["checksumtype"] != "sha256":
+            result.error = verify(result.path, unit["checksumtype"], unit["checksum"],
+                                  unit["filename"])
+        if result.ok and refused(result, unit):
+            result.path.unlink(missing_ok=True)
+            continue
+        if result.ok:
+            out.write(json.dumps({**entry, "path": str(result.path),
+                                  "sha256": result.sha256}) + "\n")
+            out.flush()
+            done(unit)
+            continue
+        if result.path:
+            result.path.unlink(missing_ok=True)
+        if isinstance(result.error, TaskCanceled):
+            raise TaskCanceled()
+        errors.append({"name": unit["filename"], "error": str(result.error)})
+        if failed is not None:
+            failed(errors[-1])
+    return errors
 
 
 def verify(path, kind: str, expected: str, name: str):

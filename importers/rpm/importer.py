@@ -53,7 +53,6 @@ from pulp2ng.importers.rpm.types import (
 from pulp2ng.importers.rpm.unchanged import SyncStamp
 from pulp2ng.plugin import (
     ContentValidationError,
-    DownloadRequest,
     Importer,
     SyncError,
     SyncReport,
@@ -353,35 +352,13 @@ def _download(downloader, plan: Plan, progress, conduit, validate: bool,
         return None
     spool = conduit.temp_dir / "rpm-fetched.jsonl"
 
-    def requests():
-        for entry in plan.to_fetch():
-            unit = entry["unit"]
-            sha256 = unit["checksum"] if unit["checksumtype"] == "sha256" else None
-            yield DownloadRequest(entry["url"], sha256=sha256, size=unit["size"], data=entry)
+    def refused(result, unit) -> bool:
+        return _refused(screen, result, unit, progress)
 
-    errors = []
     try:
         with open(spool, "w") as out:
-            for result in downloader.download(requests()):
-                entry = result.request.data
-                unit = entry["unit"]
-                if result.ok and validate and unit["checksumtype"] != "sha256":
-                    result.error = feeds.verify(result.path, unit["checksumtype"], unit["checksum"],
-                                           unit["filename"])
-                if result.ok and _refused(screen, result, unit, progress):
-                    continue
-                if result.ok:
-                    out.write(json.dumps({**entry, "path": str(result.path),
-                                          "sha256": result.sha256}) + "\n")
-                    out.flush()
-                    progress.package_done(unit)
-                    continue
-                if result.path:
-                    result.path.unlink(missing_ok=True)
-                if isinstance(result.error, TaskCanceled):
-                    raise TaskCanceled()
-                errors.append({"name": unit["filename"], "error": str(result.error)})
-                progress.package_failed(errors[-1])
+            errors = feeds.spool_listed(downloader, plan.to_fetch(), out, validate, refused,
+                                        progress.package_done, progress.package_failed)
         if errors:
             first = errors[0]
             raise YumDownloadError(
@@ -408,7 +385,6 @@ def _refused(screen: signatures.Screen, result, unit: dict, progress) -> bool:
         return False
     if refusal is None:
         return False
-    result.path.unlink(missing_ok=True)
     progress.package_refused(refusal, unit["size"])
     return True
 
