@@ -92,13 +92,7 @@ def _check_claim(type_id: str, unit: dict, claimed: dict) -> None:
     if actual_type != type_id:
         raise UploadError(f"The upload is a {actual_type} ({unit['filename']}), not a {type_id}",
                           unit_key=claimed)
-    wrong = {f: {"claimed": claimed[f], "header": unit[f]} for f in PACKAGE_KEY
-             if claimed.get(f) is not None and str(claimed[f]).lower() != str(unit[f]).lower()}
-    if wrong:
-        fields = ", ".join(f"{f} {v['claimed']!r} (header: {v['header']!r})"
-                           for f, v in wrong.items())
-        raise UploadError(f"The uploaded package does not match its unit key: {fields}",
-                          unit_key=claimed, mismatches=wrong)
+    upload_files.check_claim(claimed, unit, PACKAGE_KEY, "package", "header")
 
 
 def _erratum(unit_key: dict, metadata: dict) -> dict:

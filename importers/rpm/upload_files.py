@@ -161,14 +161,20 @@ def _delta_unit(path, kind: str, claimed: dict, metadata: dict) -> dict:
         "sequence": delta["sequence"], "size": os.path.getsize(path),
         "relativepath": f"{DRPM_DIR}/{name}", "signing_key": delta["signing_key"],
     }
-    wrong = {f: {"claimed": claimed[f], "file": unit[f]} for f in DRPM_KEY
+    check_claim(claimed, unit, DRPM_KEY, "delta RPM", "file")
+    return unit
+
+
+def check_claim(claimed: dict, unit: dict, fields, what: str, source: str) -> None:
+    """Every unit-key field the client sent must be what the file says (``source``: where
+    the value was read, named in the error)."""
+    wrong = {f: {"claimed": claimed[f], source: unit[f]} for f in fields
              if claimed.get(f) is not None and str(claimed[f]).lower() != str(unit[f]).lower()}
     if wrong:
-        fields = ", ".join(f"{f} {v['claimed']!r} (file: {v['file']!r})"
+        listed = ", ".join(f"{f} {v['claimed']!r} ({source}: {v[source]!r})"
                            for f, v in wrong.items())
-        raise UploadError(f"The uploaded delta RPM does not match its unit key: {fields}",
+        raise UploadError(f"The uploaded {what} does not match its unit key: {listed}",
                           unit_key=claimed, mismatches=wrong)
-    return unit
 
 
 def _check_repo_id(repo, claimed: dict) -> None:
