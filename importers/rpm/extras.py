@@ -36,7 +36,13 @@ from pulp2ng.importers.rpm.errors import (
     YumMetadataError,
     YumMetadataParseError,
 )
-from pulp2ng.importers.rpm.feeds import fetch_record, file_digest, spool_listed, verify
+from pulp2ng.importers.rpm.feeds import (
+    decompressed,
+    fetch_record,
+    file_digest,
+    spool_listed,
+    verify,
+)
 from pulp2ng.importers.rpm.modules import ModulesParseError, read_modules
 from pulp2ng.importers.rpm.packages import checksum_type
 from pulp2ng.importers.rpm.treeinfo import TREEINFO_NAMES, TreeinfoError, read_treeinfo
@@ -112,12 +118,8 @@ class ExtraContent:
         self.progress.step(name, state)
 
     def _modules(self, downloader, feed, record) -> None:
-        raw = fetch_record(downloader, feed, record, self.validate)
-        plain = self.conduit.temp_dir / "modules.yaml"
-        try:
-            cr.decompress_file(str(raw), str(plain), cr.AUTO_DETECT_COMPRESSION)
-        except Exception as exc:  # createrepo_c's own error type
-            raise YumMetadataParseError(f"Could not decompress modules.yaml: {exc}") from None
+        plain = decompressed(fetch_record(downloader, feed, record, self.validate),
+                             self.conduit.temp_dir / "modules.yaml", "modules.yaml")
         seen = set()
         try:
             for type_id, unit, text in read_modules(plain, self.repo_id):
@@ -149,12 +151,8 @@ class ExtraContent:
             self.to_save.append((type_id, unit, path, sha256, replace and stored is not None))
 
     def _deltas(self, downloader, feed, record) -> None:
-        path = fetch_record(downloader, feed, record, self.validate)
-        plain = self.conduit.temp_dir / "prestodelta.xml"
-        try:
-            cr.decompress_file(str(path), str(plain), cr.AUTO_DETECT_COMPRESSION)
-        except Exception as exc:  # createrepo_c's own error type
-            raise YumMetadataParseError(f"Could not decompress prestodelta: {exc}") from None
+        plain = decompressed(fetch_record(downloader, feed, record, self.validate),
+                             self.conduit.temp_dir / "prestodelta.xml", "prestodelta")
         spool = self.conduit.temp_dir / "drpm-to-fetch.jsonl"
         total = 0
         with open(spool, "w") as out:

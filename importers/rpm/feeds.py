@@ -17,6 +17,8 @@ import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+import createrepo_c as cr
+
 from pulp2ng.importers.rpm.errors import (
     YumChecksumTypeError,
     YumMetadataError,
@@ -197,6 +199,15 @@ def spool_listed(downloader, entries, out, validate: bool, refused, done,
         if failed is not None:
             failed(errors[-1])
     return errors
+
+
+def decompressed(path, plain, what: str):
+    """``path`` (gz, xz, bz2, zstd or plain) decompressed into ``plain``, which is returned."""
+    try:
+        cr.decompress_file(str(path), str(plain), cr.AUTO_DETECT_COMPRESSION)
+    except Exception as exc:  # createrepo_c's own error type
+        raise YumMetadataParseError(f"Could not decompress {what}: {exc}") from None
+    return plain
 
 
 def verify(path, kind: str, expected: str, name: str):
